@@ -1,0 +1,35 @@
+# Set-up and everyday commands. `make demo` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: demo test system-deps benchmarks clean
+
+## Install the engine in a virtual environment and run the demo on built-in defaults.
+demo: $(VENV)/.installed
+	$(BIN)/despeckle demo demo_output
+
+## Install what the tests need (OTB, QGIS, test extras) and run the whole suite.
+test: system-deps $(VENV)/.installed-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+system-deps:
+	scripts/install-system-deps.sh
+
+## Run the benchmark suites; results land in benchmarks/results/.
+benchmarks: system-deps $(VENV)/.installed-test
+	$(BIN)/python -m benchmarks all
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/python -m pip install -q -e ".[test,models]"
+	touch $@
+
+clean:
+	rm -rf $(VENV) demo_output .pytest_cache .hypothesis *.egg-info

@@ -1,0 +1,44 @@
+"""despeckle's engine: stream huge speckled scenes through classical filters and deep models.
+
+Examples
+--------
+>>> import engine
+>>> "lee" in engine.list_methods()
+True
+"""
+
+import rioxarray as _rioxarray  # noqa: F401 - the .rio accessor, used on every scene
+
+from engine import accessor as _accessor  # noqa: F401 - registers da.despeckle / ds.despeckle
+from engine import filters as _filters  # noqa: F401 - registers the classical filters
+from engine._options import get_option as get_option
+from engine._options import set_options as set_options
+from engine._version import __version__ as __version__
+from engine.domain import to_domain as to_domain
+from engine.io import describe_scene as describe_scene
+from engine.io import open_scene as open_scene
+from engine.io import write_scene as write_scene
+from engine.methods import Method as Method
+from engine.methods import Parameter as Parameter
+from engine.methods import get_method as get_method
+from engine.methods import list_methods as list_methods
+from engine.methods import register_method as register_method
+from engine.pipeline import despeckle as despeckle
+from engine.scheduling import open_runner as open_runner
+
+__all__ = [
+    "Method",
+    "Parameter",
+    "__version__",
+    "describe_scene",
+    "despeckle",
+    "get_method",
+    "get_option",
+    "list_methods",
+    "open_runner",
+    "open_scene",
+    "register_method",
+    "set_options",
+    "to_domain",
+    "write_scene",
+]

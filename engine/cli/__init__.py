@@ -1,0 +1,39 @@
+"""The ``despeckle`` command line: thin wrappers over the engine's functions."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from engine._version import __version__
+from engine.cli import _demo, _info, _methods, _run, _tiles
+from engine.cli._common import make_reporter, run_handler
+
+_COMMANDS = (_run, _methods, _info, _tiles, _demo)
+
+
+def build_parser(argv: list[str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="despeckle",
+        description="Despeckle SAR and ultrasound scenes with classical filters and deep models.",
+    )
+    parser.add_argument("--version", action="version", version=f"despeckle {__version__}")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for command in _COMMANDS:
+        command.add_parser(subparsers, argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``despeckle`` console script."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(arguments)
+    args = parser.parse_args(arguments)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    return run_handler(args.handler, args, make_reporter(args.progress))
+
+
+if __name__ == "__main__":  # python -m engine.cli
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""Metadata as data: the radiometric domains and the attributes and tags that describe them.
+
+A despeckling method consumes one domain; scenes say which domain they hold in
+``attrs["domain"]``. This module is the single table of what each domain means and how it is
+labelled in xarray attributes and GeoTIFF tags.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: Every domain an array can be in. ``complex`` is single-look complex (SLC) data z;
+#: ``intensity`` is |z|^2, ``amplitude`` is |z| and ``db`` is 10*log10(|z|^2).
+DOMAINS: Final = ("complex", "intensity", "amplitude", "db")
+
+#: CF-style attributes written on arrays in each domain.
+DOMAIN_ATTRS: Final[dict[str, dict[str, str]]] = {
+    "complex": {"units": "1", "long_name": "single-look complex backscatter"},
+    "intensity": {"units": "1", "long_name": "backscatter intensity (|z|^2)"},
+    "amplitude": {"units": "1", "long_name": "backscatter amplitude (|z|)"},
+    "db": {"units": "dB", "long_name": "backscatter intensity in decibels (10*log10|z|^2)"},
+}
+
+#: Prefix of the GeoTIFF metadata tags (and Zarr attributes) the engine writes and reads back.
+TAG_PREFIX: Final = "DESPECKLE_"
+DOMAIN_TAG: Final = TAG_PREFIX + "DOMAIN"
+LOOKS_TAG: Final = TAG_PREFIX + "LOOKS"
+
+#: Band-name conventions of SNAP exports, the most common source of speckled GeoTIFFs:
+#: ``Amplitude_VV``, ``Intensity_VH``, ``Sigma0_VV_db``... (checked case-insensitively).
+SNAP_BAND_PREFIXES: Final = {
+    "amplitude": "amplitude",
+    "intensity": "intensity",
+    "sigma0": "intensity",
+    "gamma0": "intensity",
+    "beta0": "intensity",
+}
+SNAP_DB_SUFFIX: Final = "_db"
+
+#: Provenance attributes added to every despeckled array.
+PROVENANCE_ATTRS: Final = (
+    "despeckle_method",
+    "despeckle_parameters",
+    "despeckle_version",
+)

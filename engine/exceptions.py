@@ -1,0 +1,52 @@
+"""One small exception hierarchy for everything the engine refuses.
+
+Every error a user can cause derives from :class:`DespeckleError`; the ones about bad input also
+derive from the matching builtin (``ValueError``, ``TypeError``, ``FileExistsError``), so generic
+``except ValueError`` code keeps working. The CLI prints these without a traceback.
+"""
+
+from __future__ import annotations
+
+
+class DespeckleError(Exception):
+    """Base class of every error the engine raises on purpose."""
+
+
+class InputError(DespeckleError, ValueError):
+    """The input scene cannot be used: unreadable, truncated, invalid values, no valid pixels."""
+
+
+class UnsupportedDtypeError(DespeckleError, TypeError):
+    """The input's data type is not one the engine can process."""
+
+
+class ParameterError(DespeckleError, ValueError):
+    """A method, option or parameter value is not valid."""
+
+
+class MethodUnavailableError(DespeckleError, RuntimeError):
+    """The method exists but cannot run here (no trained weights, missing optional dependency)."""
+
+
+class OutputError(DespeckleError, OSError):
+    """The output cannot be written where asked (missing directory, not writable, same as input)."""
+
+
+class OutputExistsError(OutputError, FileExistsError):
+    """The output path exists and overwriting was not asked for."""
+
+
+class DespeckleWarning(UserWarning):
+    """Base class of the engine's warnings."""
+
+
+class MissingGeoreferenceWarning(DespeckleWarning):
+    """The scene has no CRS, transform or GCPs; the output will not be georeferenced either."""
+
+
+class DomainAssumedWarning(DespeckleWarning):
+    """The scene does not say whether it holds intensity, amplitude or dB; a default was assumed."""
+
+
+class ChunkSizeWarning(DespeckleWarning):
+    """The requested chunking was changed because it cannot carry the method's halo."""

@@ -1,0 +1,42 @@
+"""Parameter declarations shared by the classical filters, so each filter states them once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from engine.methods import Parameter
+
+
+def window_size(default: int = 7, *, choices: tuple[int, ...] | None = None) -> Parameter:
+    """The square window side in pixels (SNAP ``filterSizeX/Y``; OTB ``rad`` = (size - 1) / 2)."""
+    return Parameter(
+        "window_size_px",
+        int,
+        default,
+        "side of the square moving window, in pixels (odd)",
+        minimum=3,
+        maximum=101,
+        odd=True,
+        choices=choices,
+        snap="filterSizeX/filterSizeY",
+        otb="rad = (window_size_px - 1) / 2",
+    )
+
+
+LOOKS = Parameter(
+    "looks",
+    float,
+    1.0,
+    "equivalent number of looks (ENL) of the input",
+    minimum=0.1,
+    maximum=10000.0,
+    from_attr="looks",
+    snap="enl / numLooksStr",
+    otb="nblooks",
+)
+
+
+def window_radius(params: Mapping[str, Any]) -> int:
+    """Halo of a filter whose output looks at one square window around the pixel."""
+    return int(params["window_size_px"]) // 2

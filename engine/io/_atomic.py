@@ -1,0 +1,69 @@
+"""Outputs appear complete or not at all.
+
+Everything is written under a temporary name beside the target (same folder, so the final move
+is an atomic rename on one file system) and moved into place only when complete. After a
+failure or an interruption the temporary file is removed; a Zarr store being written with resume
+support is kept (as ``<name>.partial``) so the run can continue.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+from engine.exceptions import OutputError, OutputExistsError
+
+#: Blocks still being written when a run is cancelled check this set and stop writing.
+CANCELLED: set[str] = set()
+
+
+def check_output_path(target: Path, *, overwrite: bool, inputs: tuple[Path, ...] = ()) -> Path:
+    """Refuse, before any work starts, an output that cannot or must not be written."""
+    target = Path(target).expanduser()
+    parent = target.parent.resolve()
+    if not parent.is_dir():
+        raise OutputError(f"the output folder {parent} does not exist; create it first")
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"the output folder {parent} is not writable")
+    for source in inputs:
+        if Path(source).resolve() == (parent / target.name).resolve():
+            raise OutputError(f"the output {target} is the input; choose another output path")
+    if target.exists() and not overwrite:
+        raise OutputExistsError(f"{target} already exists; pass overwrite=True (--overwrite) to replace it")
+    return target
+
+
+def remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists() or path.is_symlink():
+        path.unlink(missing_ok=True)
+
+
+def temporary_sibling(target: Path) -> Path:
+    """A hidden, unique name beside ``target``."""
+    return target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}.partial"
+
+
+def resumable_sibling(target: Path) -> Path:
+    """A fixed name beside ``target`` that a later run can find and continue."""
+    return target.parent / f"{target.name}.partial"
+
+
+def commit(temporary: Path, target: Path) -> None:
+    """Move a finished output into place, replacing ``target`` if it exists."""
+    if temporary.is_dir():
+        if target.exists():
+            # Directories cannot be replaced atomically: move the old one aside first.
+            old = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}.old"
+            os.replace(target, old)
+            os.replace(temporary, target)
+            remove(old)
+        else:
+            os.replace(temporary, target)
+    else:
+        if target.is_dir():
+            remove(target)
+        os.replace(temporary, target)

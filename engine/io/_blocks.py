@@ -1,0 +1,112 @@
+"""Streaming a lazy array to storage block by block, with bounded memory.
+
+Each dask block becomes one task that writes itself (GeoTIFF window or Zarr chunk) and returns
+small statistics, so nothing but those statistics comes back to the caller; memory stays at a
+few blocks per worker whatever the scene size. The same tasks run on local threads or on a
+dask.distributed cluster (see ``engine.scheduling``).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import dask
+import dask.array as da
+import numpy as np
+
+from engine.exceptions import InputError
+from engine.progress import Reporter
+from engine.scheduling import Runner
+
+
+@dataclass(frozen=True)
+class BlockStats:
+    """What a block write reports: valid pixel count and the range and sum of valid values."""
+
+    valid: int
+    total: int
+    minimum: float
+    maximum: float
+    sum: float
+
+    @classmethod
+    def of(cls, block: np.ndarray) -> BlockStats:
+        finite = block[np.isfinite(block)]
+        if finite.size == 0:
+            return cls(0, int(block.size), np.inf, -np.inf, 0.0)
+        return cls(
+            int(finite.size), int(block.size), float(finite.min()), float(finite.max()), float(finite.sum(dtype=np.float64))
+        )
+
+    @classmethod
+    def combine(cls, parts: Sequence[BlockStats]) -> BlockStats:
+        return cls(
+            sum(p.valid for p in parts),
+            sum(p.total for p in parts),
+            min((p.minimum for p in parts), default=np.inf),
+            max((p.maximum for p in parts), default=-np.inf),
+            sum(p.sum for p in parts),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        valid = self.valid > 0
+        return {
+            "valid_pixels": self.valid,
+            "total_pixels": self.total,
+            "minimum": self.minimum if valid else None,
+            "maximum": self.maximum if valid else None,
+            "mean": self.sum / self.valid if valid else None,
+        }
+
+
+def block_regions(chunks: tuple[tuple[int, ...], ...]) -> Iterator[tuple[tuple[int, ...], tuple[slice, ...]]]:
+    """Yield (block index, slices into the full array) for every block."""
+    offsets = [np.concatenate([[0], np.cumsum(c)]).astype(int) for c in chunks]
+    for index in itertools.product(*(range(len(c)) for c in chunks)):
+        yield index, tuple(slice(int(o[i]), int(o[i + 1])) for o, i in zip(offsets, index))
+
+
+WriteBlock = Callable[..., BlockStats]
+
+
+def write_blocks(
+    data: da.Array,
+    write_block: WriteBlock,
+    *,
+    runner: Runner,
+    reporter: Reporter,
+    phase: str,
+    skip: Callable[[tuple[int, ...]], BlockStats | None] = lambda index: None,
+    extra: Sequence[Any] = (),
+) -> tuple[BlockStats, list[Any]]:
+    """Write every block of ``data`` with ``write_block(block, index=, region=)``.
+
+    ``skip(index)`` returns the stats of a block already written (resume) or None. ``extra``
+    dask objects (scene statistics to record) are computed in the same pass, sharing the graph.
+    Returns the combined block statistics and the computed ``extra`` values.
+    """
+    delayed_blocks = data.to_delayed(optimize_graph=True)
+    tasks: list[Any] = []
+    done: list[BlockStats] = []
+    for index, region in block_regions(data.chunks):
+        previous = skip(index)
+        if previous is not None:
+            done.append(previous)
+            continue
+        tasks.append(dask.delayed(write_block, pure=False)(delayed_blocks[index], index=index, region=region))
+    reporter.start(phase, len(tasks))
+    results = runner.compute([*tasks, *extra], reporter) if tasks or extra else []
+    reporter.finish()
+    stats = BlockStats.combine(done + list(results[: len(tasks)]))
+    return stats, list(results[len(tasks) :])
+
+
+def require_valid_pixels(stats: BlockStats) -> None:
+    if stats.valid == 0:
+        raise InputError(
+            "the scene has no valid pixels: every pixel is NaN or nodata, so there is nothing to "
+            "despeckle (check the band, the nodata value and the input file)"
+        )

@@ -1,0 +1,187 @@
+"""GeoTIFF and COG (and any other raster GDAL reads): lazy opening and streamed writing."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rasterio
+import rasterio.shutil
+import rioxarray
+import xarray as xr
+from rasterio.errors import NotGeoreferencedWarning, RasterioError
+from rasterio.windows import Window
+
+from engine.exceptions import InputError, UnsupportedDtypeError
+from engine.io._atomic import CANCELLED
+from engine.io._blocks import BlockStats
+from engine.io._georef import Georeference
+from engine.scheduling import named_lock
+
+#: GDAL creation options per compression name; PREDICTOR is chosen per data type.
+COMPRESSION = {
+    "deflate": {"compress": "deflate", "zlevel": 6},
+    "zstd": {"compress": "zstd", "zstd_level": 3},
+    "lzw": {"compress": "lzw"},
+    "none": {},
+}
+
+
+def check_complete(path: Path) -> None:
+    """Refuse a GeoTIFF whose blocks point past the end of the file (a truncated download).
+
+    Without this check a truncated file opens fine and fails, or silently reads zeros, deep
+    inside a long run.
+    """
+    size = os.path.getsize(path)
+    with rasterio.open(path) as src:
+        if src.driver != "GTiff":
+            return
+        bands = [1] if src.interleaving and src.interleaving.name == "pixel" else list(src.indexes)
+        for band in bands:
+            for (row, col), _ in src.block_windows(band):
+                offset = src.get_tag_item(f"BLOCK_OFFSET_{col}_{row}", "TIFF", bidx=band)
+                length = src.get_tag_item(f"BLOCK_SIZE_{col}_{row}", "TIFF", bidx=band)
+                if offset is None or length is None:
+                    return  # this GDAL does not expose block offsets: nothing to check
+                if int(offset) and int(offset) + int(length) > size:
+                    raise InputError(
+                        f"{path} is truncated: block ({row}, {col}) of band {band} ends at byte "
+                        f"{int(offset) + int(length)} but the file has only {size} bytes"
+                    )
+
+
+def open_raster(path: Path, *, chunk_px: int, bands: list[int] | None) -> xr.DataArray:
+    """Open any GDAL raster lazily as a dask-backed (band, y, x) DataArray."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)  # reported by open_scene
+            with rasterio.open(path) as src:
+                dtypes = set(src.dtypes)
+                count = src.count
+                descriptions = tuple(d or "" for d in src.descriptions)
+            check_complete(path)
+    except RasterioError as error:
+        raise InputError(f"cannot read {path} as a raster: {error}. Is it a complete, valid image file?") from None
+    if len(dtypes) > 1:
+        raise UnsupportedDtypeError(f"{path} mixes band data types {sorted(dtypes)}; convert it to one type first")
+    dtype = dtypes.pop()
+    if dtype.startswith("complex_int"):
+        raise UnsupportedDtypeError(
+            f"{path} holds {dtype} (GDAL CInt) values, which this reader cannot decode; "
+            "convert to CFloat32 first (gdal_translate -ot CFloat32)"
+        )
+    if bands is not None:
+        wrong = [b for b in bands if not 1 <= b <= count]
+        if wrong:
+            raise InputError(f"{path} has bands 1-{count}; band(s) {wrong} do not exist")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)  # affine's '*' deprecation inside rioxarray
+        scene = rioxarray.open_rasterio(
+            path, chunks={"band": 1, "y": chunk_px, "x": chunk_px}, lock=False, masked=False, cache=False
+        )
+    assert isinstance(scene, xr.DataArray)
+    if bands is not None:
+        scene = scene.sel(band=bands)
+        descriptions = tuple(descriptions[b - 1] for b in bands)
+    scene.attrs["band_names"] = descriptions
+    return scene
+
+
+def _predictor(dtype: np.dtype[Any]) -> int:
+    return 3 if dtype.kind == "f" else 2
+
+
+def create_geotiff(
+    path: Path,
+    *,
+    shape: tuple[int, int, int],
+    dtype: np.dtype[Any],
+    georeference: Georeference,
+    nodata: float | None,
+    tags: Mapping[str, str],
+    band_names: tuple[str, ...],
+    units: str | None,
+    tile_px: int,
+    compress: str,
+) -> None:
+    """Create an empty tiled GeoTIFF with all metadata; blocks are written into it afterwards."""
+    count, height, width = shape
+    profile: dict[str, Any] = {
+        "driver": "GTiff",
+        "width": width,
+        "height": height,
+        "count": count,
+        "dtype": np.dtype(dtype).name,
+        "tiled": True,
+        "blockxsize": tile_px,
+        "blockysize": tile_px,
+        "interleave": "band",
+        "BIGTIFF": "IF_SAFER",
+        "nodata": nodata,
+        **COMPRESSION[compress],
+    }
+    if compress != "none":
+        profile["predictor"] = _predictor(np.dtype(dtype))
+    if georeference.transform is not None:
+        profile["transform"] = georeference.transform
+        profile["crs"] = georeference.crs
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.open(path, "w", **profile) as dst:
+            if georeference.gcps:
+                dst.gcps = (list(georeference.gcps), georeference.crs)
+            dst.update_tags(**tags)
+            for band, name in enumerate(band_names[:count], start=1):
+                if name:
+                    dst.set_band_description(band, name)
+            if units:
+                dst.units = (units,) * count
+
+
+def write_geotiff_block(
+    block: np.ndarray,
+    *,
+    index: tuple[int, ...],
+    region: tuple[slice, ...],
+    path: str,
+    lock_name: str,
+    nodata: float | None,
+    dtype: str,
+) -> BlockStats:
+    """Write one (band, y, x) block into an existing GeoTIFF; open and close it under a lock,
+    so several threads or processes never hold stale views of the file's directory."""
+    stats = BlockStats.of(block)
+    if lock_name in CANCELLED:
+        return stats
+    data = block
+    if nodata is not None and not np.isnan(nodata):
+        data = np.where(np.isnan(block), nodata, block)
+    data = data.astype(dtype, copy=False)
+    bands, rows, cols = region
+    window = Window(cols.start, rows.start, cols.stop - cols.start, rows.stop - rows.start)
+    with named_lock(lock_name):
+        if lock_name in CANCELLED:
+            return stats
+        with rasterio.open(path, "r+") as dst:
+            dst.write(data, indexes=list(range(bands.start + 1, bands.stop + 1)), window=window)
+    return stats
+
+
+def update_tags(path: Path, tags: Mapping[str, str]) -> None:
+    with rasterio.open(path, "r+") as dst:
+        dst.update_tags(**tags)
+
+
+def convert_to_cog(source: Path, target: Path, *, compress: str, tile_px: int, dtype: np.dtype[Any]) -> None:
+    """Rewrite a finished tiled GeoTIFF as a Cloud-Optimized GeoTIFF (with overviews)."""
+    options: dict[str, Any] = {"BLOCKSIZE": tile_px, "BIGTIFF": "IF_SAFER", "OVERVIEWS": "AUTO"}
+    if compress != "none":
+        options["COMPRESS"] = compress.upper()
+        options["PREDICTOR"] = _predictor(np.dtype(dtype))
+    rasterio.shutil.copy(source, target, driver="COG", **options)

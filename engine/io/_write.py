@@ -1,0 +1,276 @@
+"""``write_scene``: stream a (lazy) scene to GeoTIFF, COG or Zarr, atomically."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import dask.array as da
+import numpy as np
+import xarray as xr
+from rasterio.errors import RasterioError
+
+from engine._options import get_option
+from engine.conventions import TAG_PREFIX
+from engine.exceptions import InputError, OutputError, ParameterError
+from engine.io import _geotiff, _zarr
+from engine.io._atomic import CANCELLED, check_output_path, commit, remove, resumable_sibling, temporary_sibling
+from engine.io._blocks import BlockStats, require_valid_pixels, write_blocks
+from engine.io._georef import georeference_of, lazy_statistics, output_tags
+from engine.progress import Reporter
+from engine.scheduling import LocalRunner, Runner
+
+FORMATS = ("gtiff", "cog", "zarr")
+
+
+@dataclass
+class WriteResult:
+    """What was written: where, how many valid pixels, the value range and scene statistics."""
+
+    path: Path
+    format: str
+    shape: tuple[int, ...]
+    stats: BlockStats
+    statistics: dict[str, float] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path),
+            "format": self.format,
+            "shape": list(self.shape),
+            **self.stats.as_dict(),
+            "statistics": self.statistics,
+            "elapsed_s": round(self.elapsed_s, 3),
+        }
+
+
+def infer_format(path: Path, requested: str | None) -> str:
+    if requested is not None:
+        fmt = requested.lower()
+        if fmt not in FORMATS:
+            raise ParameterError(f"output format must be one of {', '.join(FORMATS)}, got {requested!r}")
+        return fmt
+    suffix = path.suffix.lower()
+    if suffix == ".zarr":
+        return "zarr"
+    if suffix in (".tif", ".tiff"):
+        return "gtiff"
+    raise ParameterError(
+        f"cannot tell the output format from {path.name!r}: use a .tif/.tiff (GeoTIFF) or .zarr "
+        "name, or give the format (cog for a Cloud-Optimized GeoTIFF)"
+    )
+
+
+def _aligned(data: da.Array, tile_px: int) -> da.Array:
+    """Rechunk so that spatial chunks are whole GeoTIFF tiles: every tile is written once."""
+    spatial = {}
+    for axis in (-2, -1):
+        chunks = data.chunks[axis]
+        if len(chunks) > 1 and any(c % tile_px for c in chunks[:-1]):
+            spatial[data.ndim + axis] = max(tile_px, int(round(chunks[0] / tile_px)) * tile_px)
+    return data.rechunk(spatial) if spatial else data
+
+
+def _output_nodata(scene: xr.DataArray) -> float:
+    value = scene.encoding.get("_FillValue", scene.attrs.get("_FillValue"))
+    return float(value) if value is not None else float("nan")
+
+
+def write_scene(
+    scene: xr.DataArray,
+    path: str | Path,
+    *,
+    format: str | None = None,  # noqa: A002 - the natural name, as in rasterio
+    overwrite: bool = False,
+    compress: str | None = None,
+    tile_px: int | None = None,
+    runner: Runner | None = None,
+    reporter: Reporter | None = None,
+    resume: bool = False,
+    run_manifest: dict[str, Any] | None = None,
+    phase: str = "write",
+) -> WriteResult:
+    """Compute ``scene`` block by block and write it to ``path``, in bounded memory.
+
+    Parameters
+    ----------
+    scene
+        DataArray with dims ``(y, x)`` or ``(band, y, x)``, usually lazy (dask).
+    path
+        Output path; ``.tif``/``.tiff`` for GeoTIFF, ``.zarr`` for Zarr.
+    format
+        ``gtiff``, ``cog`` (Cloud-Optimized GeoTIFF with overviews) or ``zarr``; default from
+        the suffix.
+    overwrite
+        Replace an existing output. Without it an existing output is an error.
+    compress
+        GeoTIFF compression (``deflate``, ``zstd``, ``lzw``, ``none``); default
+        ``get_option("compress")``.
+    tile_px
+        GeoTIFF tile size; default ``get_option("geotiff_tile_px")``.
+    runner
+        Where to compute (``engine.scheduling.open_runner``); default local threads.
+    reporter
+        Progress receiver (``engine.progress``); default silent.
+    resume
+        Zarr only: continue an interrupted run of the same job (same ``run_manifest``).
+    run_manifest
+        Zarr only: what identifies the job for ``resume`` (input, method, parameters).
+
+    Returns
+    -------
+    WriteResult
+        Path, format, shape, valid-pixel statistics and the scene statistics that were used.
+
+    Notes
+    -----
+    The output is written under a temporary name in the target's folder and moved into place
+    only when complete; after a failure nothing is left at ``path``.
+    """
+    started = time.monotonic()
+    target = check_output_path(
+        Path(path),
+        overwrite=overwrite,
+        inputs=(Path(scene.attrs["source"]),) if "source" in scene.attrs else (),
+    )
+    fmt = infer_format(target, format)
+    if resume and fmt != "zarr":
+        raise ParameterError("resume is only possible for Zarr output")
+    runner = runner or LocalRunner(num_workers=get_option("num_workers"))
+    reporter = reporter or Reporter()
+    compress = compress or get_option("compress")
+    if compress not in _geotiff.COMPRESSION:
+        raise ParameterError(f"compress must be one of {', '.join(_geotiff.COMPRESSION)}, got {compress!r}")
+    tile = int(tile_px or get_option("geotiff_tile_px"))
+    if not isinstance(scene.data, da.Array):
+        scene = scene.chunk({dim: get_option("chunk_size_px") for dim in scene.dims[-2:]})
+    lazy_stats = lazy_statistics(scene)
+    lock_name = f"despeckle-write-{uuid.uuid4().hex}"
+    try:
+        if fmt == "zarr":
+            return _write_zarr(scene, target, runner, reporter, lazy_stats, lock_name, resume, run_manifest, phase, started)
+        return _write_geotiff(scene, target, fmt, compress, tile, runner, reporter, lazy_stats, lock_name, phase, started)
+    except RasterioError as error:
+        raise InputError(
+            f"GDAL failed while reading or writing raster data: {error}. If the input is truncated "
+            "or corrupt, fix or re-download it; if the disk is full, free some space"
+        ) from None
+
+
+def _write_geotiff(
+    scene: xr.DataArray,
+    target: Path,
+    fmt: str,
+    compress: str,
+    tile: int,
+    runner: Runner,
+    reporter: Reporter,
+    lazy_stats: dict[str, Any],
+    lock_name: str,
+    phase: str,
+    started: float,
+) -> WriteResult:
+    data = scene.data if scene.ndim == 3 else scene.data[np.newaxis]
+    if data.ndim != 3:
+        raise ParameterError(f"GeoTIFF output needs (y, x) or (band, y, x) data, got dims {scene.dims}")
+    data = _aligned(data, tile)
+    nodata = _output_nodata(scene)
+    temporary = temporary_sibling(target)
+    cog_temporary = temporary_sibling(target)
+    try:
+        _geotiff.create_geotiff(
+            temporary,
+            shape=data.shape,
+            dtype=np.dtype(np.float32),
+            georeference=georeference_of(scene),
+            nodata=nodata,
+            tags=output_tags(scene),
+            band_names=tuple(scene.attrs.get("band_names") or ()),
+            units="dB" if scene.attrs.get("domain") == "db" else None,
+            tile_px=tile,
+            compress=compress,
+        )
+        writer = partial(
+            _geotiff.write_geotiff_block, path=str(temporary), lock_name=lock_name, nodata=nodata, dtype="float32"
+        )
+        stats, values = write_blocks(data, writer, runner=runner, reporter=reporter, phase=phase, extra=list(lazy_stats.values()))
+        require_valid_pixels(stats)
+        statistics = {name: float(v) for name, v in zip(lazy_stats, values)}
+        if statistics:
+            _geotiff.update_tags(temporary, output_tags(scene, statistics))
+        if fmt == "cog":
+            _geotiff.convert_to_cog(temporary, cog_temporary, compress=compress, tile_px=tile, dtype=np.dtype(np.float32))
+            remove(temporary)
+            temporary = cog_temporary
+        commit(temporary, target)
+    except BaseException:
+        CANCELLED.add(lock_name)
+        remove(temporary)
+        remove(cog_temporary)
+        raise
+    return WriteResult(target, fmt, tuple(scene.shape), stats, statistics, time.monotonic() - started)
+
+
+def _regular(data: da.Array) -> da.Array:
+    """Zarr chunks are regular: every chunk but the last of an axis has the same size."""
+    if all(len(set(c[:-1])) <= 1 and c[-1] <= c[0] for c in data.chunks):
+        return data
+    return data.rechunk({axis: max(c) for axis, c in enumerate(data.chunks)})
+
+
+def _write_zarr(
+    scene: xr.DataArray,
+    target: Path,
+    runner: Runner,
+    reporter: Reporter,
+    lazy_stats: dict[str, Any],
+    lock_name: str,
+    resume: bool,
+    run_manifest: dict[str, Any] | None,
+    phase: str,
+    started: float,
+) -> WriteResult:
+    scene = scene.copy(data=_regular(scene.data))
+    variable = str(scene.name) if scene.name is not None else str(scene.attrs.get("domain", "data"))
+    partial_store = resumable_sibling(target)
+    manifest = {
+        "run": run_manifest or {"id": uuid.uuid4().hex},
+        "shape": list(scene.shape),
+        "chunks": [list(c) for c in scene.data.chunks],
+        "variable": variable,
+    }
+    resuming = resume and partial_store.exists() and _zarr.resumable(partial_store, manifest)
+    if not resuming:
+        if partial_store.exists():
+            remove(partial_store)
+        template = scene.copy()
+        if "spatial_ref" in template.coords:
+            template.attrs["grid_mapping"] = "spatial_ref"
+        _zarr.create_zarr(partial_store, template, variable=variable, manifest=manifest)
+    writer = partial(_zarr.write_zarr_block, store=str(partial_store), variable=variable, lock_name=lock_name)
+    skip = partial(_zarr.finished_block, partial_store) if resuming else (lambda index: None)
+    try:
+        stats, values = write_blocks(
+            scene.data, writer, runner=runner, reporter=reporter, phase=phase, skip=skip, extra=list(lazy_stats.values())
+        )
+        require_valid_pixels(stats)
+    except InputError:
+        CANCELLED.add(lock_name)
+        remove(partial_store)  # bad data: resuming would not help
+        raise
+    except BaseException:
+        CANCELLED.add(lock_name)  # interrupted or failed: keep the partial store for resume
+        raise
+    statistics = {name: float(v) for name, v in zip(lazy_stats, values)}
+    attrs = {TAG_PREFIX + "STATISTICS": json.dumps(statistics)} if statistics else {}
+    _zarr.finalize_zarr(partial_store, variable=variable, attrs=attrs)
+    if target.exists() and not target.is_dir():
+        raise OutputError(f"{target} exists and is not a Zarr store")
+    commit(partial_store, target)
+    return WriteResult(target, "zarr", tuple(scene.shape), stats, statistics, time.monotonic() - started)

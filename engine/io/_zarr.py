@@ -1,0 +1,112 @@
+"""Zarr stores: lazy opening and streamed, resumable writing.
+
+Writing records every finished chunk (a small JSON file with its statistics) under
+``.despeckle/done/`` inside the store being written, together with a manifest describing the
+run. A later run with ``resume=True`` and the same manifest skips the recorded chunks; Zarr
+chunks are independent objects, so a chunk is either recorded and complete or rewritten.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+import zarr
+
+from engine.exceptions import InputError, OutputError
+from engine.io._atomic import CANCELLED
+from engine.io._blocks import BlockStats
+
+_STATE = ".despeckle"
+
+
+def open_zarr_scene(path: Path, *, chunk_px: int, variable: str | None) -> xr.DataArray:
+    """Open one variable of a Zarr store lazily, with its coordinates and CRS."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # "consolidated metadata not found"
+            ds = xr.open_zarr(path, decode_coords="all", mask_and_scale=False)
+    except Exception as error:  # zarr raises several unrelated types for broken stores
+        raise InputError(f"cannot read {path} as a Zarr store: {error}") from None
+    candidates = [name for name, var in ds.data_vars.items() if var.ndim >= 2]
+    if variable is None:
+        if len(candidates) != 1:
+            raise InputError(
+                f"{path} holds {len(candidates)} raster variables ({', '.join(map(str, candidates)) or 'none'}); "
+                "choose one with variable=... (--variable)"
+            )
+        variable = str(candidates[0])
+    if variable not in ds.data_vars:
+        raise InputError(f"{path} has no variable {variable!r}; it has {', '.join(map(str, ds.data_vars))}")
+    scene = ds[variable]
+    spatial = {dim: chunk_px for dim in scene.dims[-2:]}
+    return scene.chunk({**{d: 1 for d in scene.dims[:-2]}, **spatial})
+
+
+def _state_dir(store: Path) -> Path:
+    return store / _STATE
+
+
+def _done_marker(store: Path, index: tuple[int, ...]) -> Path:
+    return _state_dir(store) / "done" / "_".join(map(str, index))
+
+
+def create_zarr(store: Path, scene: xr.DataArray, *, variable: str, manifest: Mapping[str, Any]) -> None:
+    """Create the store's metadata and coordinates (no data chunks) and the resume manifest."""
+    template = scene.to_dataset(name=variable)
+    chunks = tuple(c[0] for c in scene.chunks or ())
+    encoding = {variable: {"chunks": chunks, "_FillValue": np.float32(np.nan), "dtype": "float32"}}
+    template[variable].encoding = {}
+    template.to_zarr(store, mode="w", compute=False, encoding=encoding, zarr_format=2, consolidated=False)
+    (_state_dir(store) / "done").mkdir(parents=True, exist_ok=True)
+    (_state_dir(store) / "manifest.json").write_text(json.dumps(manifest, sort_keys=True, default=str))
+
+
+def resumable(store: Path, manifest: Mapping[str, Any]) -> bool:
+    """True when ``store`` is a partial output of the same run (same manifest)."""
+    path = _state_dir(store) / "manifest.json"
+    if not path.is_file():
+        return False
+    previous = json.loads(path.read_text())
+    if previous != json.loads(json.dumps(manifest, sort_keys=True, default=str)):
+        raise OutputError(
+            f"{store} is a partial output of a different run (other input, method, parameters or "
+            "chunking); delete it or run without resume"
+        )
+    return True
+
+
+def finished_block(store: Path, index: tuple[int, ...]) -> BlockStats | None:
+    marker = _done_marker(store, index)
+    if not marker.is_file():
+        return None
+    return BlockStats(**json.loads(marker.read_text()))
+
+
+def write_zarr_block(
+    block: np.ndarray, *, index: tuple[int, ...], region: tuple[slice, ...], store: str, variable: str, lock_name: str
+) -> BlockStats:
+    stats = BlockStats.of(block)
+    if lock_name in CANCELLED:
+        return stats
+    array = zarr.open_array(store=store, path=variable, mode="r+")
+    array[region] = block.astype(np.float32, copy=False)
+    marker = _done_marker(Path(store), index)
+    temporary = marker.with_suffix(".tmp")
+    temporary.write_text(json.dumps(stats.__dict__))
+    temporary.replace(marker)  # the record appears only once the chunk is written
+    return stats
+
+
+def finalize_zarr(store: Path, *, variable: str, attrs: Mapping[str, Any]) -> None:
+    """Record final attributes, drop the resume state and consolidate the metadata."""
+    group = zarr.open_group(store, mode="r+")
+    group[variable].attrs.update(dict(attrs))
+    shutil.rmtree(_state_dir(store), ignore_errors=True)
+    zarr.consolidate_metadata(str(store))

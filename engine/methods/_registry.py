@@ -1,0 +1,178 @@
+"""The single registry of despeckling methods, classical filters and deep models alike.
+
+A method is a kernel plus what the engine must know to run it over a huge scene: the domain it
+consumes, its halo (how far a pixel's output looks), its parameters and, for methods that need
+them, scene-level statistics computed once before tiling.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from engine.conventions import DOMAINS
+from engine.exceptions import MethodUnavailableError, ParameterError
+from engine.methods._parameters import Parameter, resolve_parameters
+
+#: ``kernel(block, **parameters, **statistics) -> block``. ``block`` is a 2-D float32 array
+#: padded by ``halo`` pixels on every side, NaN wherever there is no valid pixel (nodata and
+#: outside the scene). The kernel returns an array of the same shape; only the inner part is kept.
+Kernel = Callable[..., np.ndarray]
+
+#: ``scene_statistics(intensity, parameters) -> {name: 0-d dask array}``: statistics that a kernel
+#: needs from the whole scene (computed lazily, once, independently of the chunking).
+SceneStatistics = Callable[[Any, Mapping[str, Any]], dict[str, Any]]
+
+
+def _always_available() -> str | None:
+    return None
+
+
+@dataclass(frozen=True)
+class Method:
+    """A despeckling method as the engine sees it.
+
+    Parameters
+    ----------
+    name
+        Registry name, lowercase with hyphens (``"refined-lee"``).
+    title
+        Human name (``"Refined Lee"``).
+    kind
+        ``"filter"`` (classical) or ``"model"`` (deep network).
+    domain
+        The domain the kernel consumes; the engine converts to it and back.
+    kernel
+        See :data:`Kernel`.
+    halo
+        Pixels of context the kernel needs on each side, as a function of the resolved
+        parameters. Tiled processing with this halo equals whole-image processing.
+    parameters
+        The method's :class:`Parameter` declarations.
+    description
+        One paragraph: what it does, how it differs from SNAP/OTB where it matters.
+    references
+        Publications.
+    scene_statistics
+        Optional; see :data:`SceneStatistics`.
+    preferred_chunk_px
+        Chunk size that suits the method (large halos want larger chunks).
+    needs_gpu
+        True when the method is impractically slow without a GPU.
+    availability
+        Returns None when the method can run here, otherwise the reason it cannot.
+    """
+
+    name: str
+    title: str
+    kind: str
+    domain: str
+    kernel: Kernel
+    halo: Callable[[Mapping[str, Any]], int]
+    parameters: tuple[Parameter, ...] = ()
+    description: str = ""
+    references: tuple[str, ...] = ()
+    scene_statistics: SceneStatistics | None = None
+    preferred_chunk_px: int | None = None
+    needs_gpu: bool = False
+    availability: Callable[[], str | None] = field(default=_always_available)
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("filter", "model"):
+            raise ValueError(f"method kind must be 'filter' or 'model', got {self.kind!r}")
+        if self.domain not in DOMAINS or self.domain == "complex":
+            raise ValueError(f"method domain must be intensity, amplitude or db, got {self.domain!r}")
+
+    def resolve(self, given: Mapping[str, Any], attrs: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Validate ``given`` parameters and complete them with defaults."""
+        return resolve_parameters(self.name, self.parameters, given, attrs or {})
+
+    def halo_px(self, resolved: Mapping[str, Any]) -> int:
+        return int(self.halo(resolved))
+
+    @property
+    def unavailable_reason(self) -> str | None:
+        return self.availability()
+
+    def require_available(self) -> None:
+        reason = self.unavailable_reason
+        if reason is not None:
+            raise MethodUnavailableError(f"method {self.name!r} is not available: {reason}")
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-serialisable description, used by ``despeckle methods --json`` and QGIS."""
+        defaults = self.resolve({}, {})
+        return {
+            "name": self.name,
+            "title": self.title,
+            "kind": self.kind,
+            "domain": self.domain,
+            "halo_px_at_defaults": self.halo_px(defaults),
+            "needs_gpu": self.needs_gpu,
+            "scene_statistics": self.scene_statistics is not None,
+            "available": self.unavailable_reason is None,
+            "unavailable_reason": self.unavailable_reason,
+            "description": self.description,
+            "references": list(self.references),
+            "parameters": [p.describe() for p in self.parameters],
+        }
+
+
+_METHODS: dict[str, Method] = {}
+
+
+def normalise_name(name: str) -> str:
+    """``"Gamma Map"``, ``"gamma_map"`` and ``"gamma-map"`` all name the same method."""
+    return "-".join(name.strip().lower().replace("_", " ").replace("-", " ").split())
+
+
+def register_method(method: Method) -> Method:
+    """Add a method to the registry (at import of the module defining it)."""
+    if normalise_name(method.name) != method.name:
+        raise ValueError(f"method names are lowercase with hyphens, got {method.name!r}")
+    if method.name in _METHODS:
+        raise ValueError(f"a method named {method.name!r} is already registered")
+    _METHODS[method.name] = method
+    return method
+
+
+def _load_builtin_methods() -> None:
+    # Explicit imports (not a scan of file names): each module registers its methods.
+    import engine.filters  # noqa: F401
+
+
+def get_method(name: str) -> Method:
+    """Return the registered method called ``name``.
+
+    Raises
+    ------
+    ParameterError
+        If no method has that name; the message lists the valid names and close matches.
+    """
+    _load_builtin_methods()
+    key = normalise_name(name)
+    if key in _METHODS:
+        return _METHODS[key]
+    close = difflib.get_close_matches(key, list(_METHODS), n=3)
+    hint = f" Did you mean {' or '.join(close)}?" if close else ""
+    raise ParameterError(
+        f"unknown method {name!r}.{hint} Available methods: {', '.join(sorted(_METHODS))}"
+    )
+
+
+def list_methods(pattern: str | None = None, *, kind: str | None = None) -> list[str]:
+    """Names of the registered methods, optionally filtered by a glob pattern and kind."""
+    _load_builtin_methods()
+    names = sorted(_METHODS)
+    if pattern is not None:
+        names = [n for n in names if fnmatch.fnmatch(n, pattern.lower())]
+    if kind is not None:
+        if kind not in ("filter", "model"):
+            raise ParameterError(f"kind must be 'filter' or 'model', got {kind!r}")
+        names = [n for n in names if _METHODS[n].kind == kind]
+    return names

@@ -1,0 +1,228 @@
+"""``despeckle``: a scene in, the despeckled scene out, lazily, in the scene's own domain.
+
+The data flow (see DESIGN.md): nodata and NaN become "no pixel"; values are checked and
+converted to the method's domain; scene statistics are taken once; the kernel runs over
+overlapped chunks; the result is converted back to the requested domain and carries the input's
+coordinates, CRS and attributes plus provenance.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from typing import Any
+
+import dask.array as da
+import numpy as np
+import xarray as xr
+
+from engine._options import get_option
+from engine._version import __version__
+from engine.conventions import DOMAIN_ATTRS, PROVENANCE_ATTRS
+from engine.domain import check_domain, convert
+from engine.exceptions import DomainAssumedWarning, InputError, ParameterError, UnsupportedDtypeError
+from engine.methods import Method, get_method
+from engine.tiling import apply_overlapped
+
+#: Scene-level statistics of the last pipeline stage, kept lazily for writers to record.
+STATISTICS_ENCODING = "despeckle_statistics"
+
+
+def as_scene(data: Any, *, domain: str | None = None, looks: float | None = None) -> xr.DataArray:
+    """Return ``data`` as a DataArray with ``attrs["domain"]`` and ``attrs["looks"]`` set.
+
+    NumPy arrays become DataArrays with dims ``(y, x)`` or ``(band, y, x)``. Without a domain
+    in the arguments or the attributes, complex data are ``complex`` and real data are assumed
+    to be ``intensity`` (with a :class:`DomainAssumedWarning`).
+    """
+    if isinstance(data, xr.DataArray):
+        scene = data.copy(deep=False)
+        scene.attrs = dict(data.attrs)
+    elif isinstance(data, (np.ndarray, da.Array)):
+        if data.ndim not in (2, 3):
+            raise InputError(f"expected a 2-D (y, x) or 3-D (band, y, x) array, got {data.ndim} dimensions")
+        dims = ("y", "x") if data.ndim == 2 else ("band", "y", "x")
+        scene = xr.DataArray(data, dims=dims)
+    else:
+        raise TypeError(f"expected an xarray.DataArray or an array, got {type(data).__name__}")
+    if scene.ndim < 2:
+        raise InputError(f"a scene needs two spatial dimensions, got dims {scene.dims}")
+    y_dim, x_dim = scene.dims[-2:]
+    for dim_names in (("y", "x"), ("lat", "lon"), ("latitude", "longitude"), ("rows", "cols")):
+        if set(dim_names) <= set(scene.dims) and (y_dim, x_dim) != dim_names:
+            raise InputError(
+                f"the spatial dimensions {dim_names} must be the last two, got {scene.dims}; "
+                f"use .transpose(..., {dim_names[0]!r}, {dim_names[1]!r})"
+            )
+    if domain is not None:
+        scene.attrs["domain"] = check_domain(domain)
+    elif "domain" in scene.attrs:
+        scene.attrs["domain"] = check_domain(scene.attrs["domain"])
+    elif np.issubdtype(scene.dtype, np.complexfloating):
+        scene.attrs["domain"] = "complex"
+    else:
+        warnings.warn(
+            "the scene does not say whether it holds intensity, amplitude or dB values; assuming "
+            "intensity (pass domain=... or --domain to say otherwise)",
+            DomainAssumedWarning,
+            stacklevel=3,
+        )
+        scene.attrs["domain"] = "intensity"
+    if scene.attrs["domain"] == "complex" and not np.issubdtype(scene.dtype, np.complexfloating):
+        raise InputError(f"domain 'complex' needs complex data, got dtype {scene.dtype}")
+    if looks is not None:
+        scene.attrs["looks"] = float(looks)
+    scene.attrs.setdefault("looks", 1.0)
+    if not float(scene.attrs["looks"]) > 0:
+        raise ParameterError(f"looks must be > 0, got {scene.attrs['looks']!r}")
+    return scene
+
+
+def _working_dtype(dtype: np.dtype[Any]) -> np.dtype[Any]:
+    if np.issubdtype(dtype, np.complexfloating):
+        return np.dtype(np.complex64)
+    if dtype.kind in "uif":
+        return np.dtype(np.float32)
+    raise UnsupportedDtypeError(
+        f"cannot despeckle data of dtype {dtype}: expected integer, floating or complex values"
+    )
+
+
+def nodata_of(scene: xr.DataArray) -> float | None:
+    """The scene's nodata value (rioxarray conventions: encoded or not), or None."""
+    for value in (scene.encoding.get("_FillValue"), scene.attrs.get("_FillValue"), scene.attrs.get("nodata")):
+        if value is not None:
+            return float(np.asarray(value).real)
+    return None
+
+
+def _prepare_block(
+    block: np.ndarray, *, nodata: float | None, source: str, target: str, block_info: Any = None
+) -> np.ndarray:
+    """Nodata to NaN, values checked, converted to the method's domain, as float32."""
+    work = block.astype(_working_dtype(block.dtype), copy=True)
+    if nodata is not None and not np.isnan(nodata):
+        work[block == nodata] = np.nan
+    values = work.real if np.iscomplexobj(work) else work
+    where = ""
+    if block_info and block_info.get(0):
+        rows, cols = block_info[0]["array-location"][-2:]
+        where = f" in rows {rows[0]}-{rows[1] - 1}, columns {cols[0]}-{cols[1] - 1}"
+    if np.isinf(work).any():
+        raise InputError(f"the scene holds infinite values{where}; mark them as nodata or fix the file")
+    if source in ("intensity", "amplitude"):
+        negative = values < 0
+        if negative.any():
+            raise InputError(
+                f"the scene holds negative {source} values (minimum {np.nanmin(values):.4g}){where}, "
+                f"but {source} cannot be negative. If the file holds dB values, pass "
+                "domain='db' (--domain db); if negative values mark missing data, declare them as nodata"
+            )
+    return np.asarray(convert(work, source, target), dtype=np.float32)
+
+
+def _stale_after_filtering(attribute: str) -> bool:
+    """Attributes that describe the input's values and would be false on the output."""
+    return attribute in ("looks", "_FillValue", "nodata", "scale_factor", "add_offset") or attribute.startswith(
+        "STATISTICS_"
+    )
+
+
+def valid_values(scene: xr.DataArray, domain: str) -> da.Array:
+    """The scene's values in ``domain`` as a lazy float32 dask array, NaN where there is no valid
+    pixel (nodata, NaN), checked block by block (infinite values, negative intensities)."""
+    raw = scene.data if isinstance(scene.data, da.Array) else da.from_array(scene.data, chunks=-1)
+    return raw.map_blocks(
+        _prepare_block,
+        nodata=nodata_of(scene),
+        source=scene.attrs["domain"],
+        target=domain,
+        dtype=np.float32,
+        meta=np.empty((0,) * raw.ndim, dtype=np.float32),
+    )
+
+
+def _finish_block(block: np.ndarray, *, source: str, target: str) -> np.ndarray:
+    return np.asarray(convert(block, source, target), dtype=np.float32)
+
+
+def despeckle(
+    data: Any,
+    method: str | None = None,
+    *,
+    domain: str | None = None,
+    looks: float | None = None,
+    output_domain: str | None = None,
+    **parameters: Any,
+) -> xr.DataArray:
+    """Despeckle a scene with any registered method.
+
+    Parameters
+    ----------
+    data
+        DataArray (dask-backed for large scenes; dims ``(..., y, x)``) or NumPy array.
+    method
+        Registered method name (``engine.list_methods()``); default ``set_options(default_method)``.
+    domain
+        Domain of ``data`` if its attributes do not say (``intensity``, ``amplitude``, ``db``,
+        ``complex``).
+    looks
+        Number of looks of ``data`` if its attributes do not say (default 1).
+    output_domain
+        Domain of the result; default the input's (``intensity`` for complex input).
+    **parameters
+        The method's parameters (``despeckle methods`` lists them).
+
+    Returns
+    -------
+    xarray.DataArray
+        float32, lazy if ``data`` was dask-backed (computed otherwise), with the input's dims,
+        coordinates (CRS included) and attributes, NaN where there is no valid pixel (the input's
+        nodata value is kept as the encoded ``_FillValue``), and provenance attributes.
+
+    Examples
+    --------
+    >>> import numpy as np, engine
+    >>> noisy = np.random.default_rng(0).gamma(1.0, 1.0, (64, 64)).astype("float32")
+    >>> out = engine.despeckle(noisy, "lee", domain="intensity", window_size_px=5)
+    >>> out.shape, str(out.dtype), out.attrs["despeckle_method"]
+    ((64, 64), 'float32', 'lee')
+    """
+    scene = as_scene(data, domain=domain, looks=looks)
+    chosen: Method = get_method(method or get_option("default_method"))
+    chosen.require_available()
+    resolved = chosen.resolve(parameters, scene.attrs)
+    halo = chosen.halo_px(resolved)
+    source = scene.attrs["domain"]
+    target = check_domain(output_domain or ("intensity" if source == "complex" else source), allow_complex=False)
+    _working_dtype(scene.dtype)  # fail early, before building the graph, on unusable dtypes
+    if any(size == 0 for size in scene.shape):
+        raise InputError(f"the scene is empty (shape {dict(zip(scene.dims, scene.shape))})")
+
+    lazy = isinstance(scene.data, da.Array)
+    nodata = nodata_of(scene)
+    prepared = valid_values(scene, chosen.domain)
+    statistics = chosen.scene_statistics(prepared, resolved) if chosen.scene_statistics else {}
+    filtered = apply_overlapped(prepared, chosen.kernel, halo=halo, parameters=resolved, statistics=statistics)
+    result = filtered.map_blocks(
+        _finish_block, source=chosen.domain, target=target, dtype=np.float32,
+        meta=np.empty((0,) * prepared.ndim, dtype=np.float32),
+    )
+
+    attrs = {k: v for k, v in scene.attrs.items() if not _stale_after_filtering(k)}
+    attrs.update(DOMAIN_ATTRS[target], domain=target)
+    attrs.update(
+        zip(
+            PROVENANCE_ATTRS,
+            (chosen.name, json.dumps(resolved, sort_keys=True), __version__),
+        )
+    )
+    attrs["input_looks"] = float(scene.attrs["looks"])
+    out = xr.DataArray(result, coords=scene.coords, dims=scene.dims, name=scene.name, attrs=attrs)
+    if nodata is not None and target == source:
+        out.encoding["_FillValue"] = np.float32(nodata)
+    if statistics:
+        out.encoding[STATISTICS_ENCODING] = dict(statistics)
+    if not lazy:
+        out = out.compute()
+    return out

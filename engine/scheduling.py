@@ -1,0 +1,115 @@
+"""Where the work runs: dask's local threads, a LocalCluster of processes, or a remote scheduler.
+
+``open_runner(spec)`` turns a ``--scheduler`` value into a :class:`Runner`; the same task graph
+runs on each. No home-made job system: this only chooses and drives a dask scheduler.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import dask
+
+from engine.exceptions import ParameterError
+from engine.progress import DaskProgress, Reporter
+
+SCHEDULER_HELP = (
+    "'threads' (default: local threads), 'sync' (one thread, for debugging), an integer N or "
+    "'local:N' (a dask.distributed LocalCluster of N worker processes), or a scheduler address "
+    "such as tcp://10.0.0.5:8786"
+)
+
+_local_locks: dict[str, threading.Lock] = {}
+_local_locks_guard = threading.Lock()
+
+
+def named_lock(name: str) -> Any:
+    """A lock shared by every task writing one output: a distributed lock on a cluster worker,
+    a process-wide threading lock otherwise. Tasks carry only the name, so they pickle."""
+    try:
+        from distributed import Lock, get_worker
+
+        get_worker()
+    except (ImportError, ValueError):
+        with _local_locks_guard:
+            return _local_locks.setdefault(name, threading.Lock())
+    return Lock(name)
+
+
+class Runner:
+    """Computes a list of dask objects and reports progress."""
+
+    description = "local threads"
+
+    def compute(self, tasks: Sequence[Any], reporter: Reporter) -> list[Any]:
+        raise NotImplementedError
+
+
+class LocalRunner(Runner):
+    def __init__(self, scheduler: str = "threads", num_workers: int | None = None) -> None:
+        self.scheduler = scheduler
+        self.num_workers = num_workers
+        self.description = "one thread" if scheduler == "sync" else "local threads"
+
+    def compute(self, tasks: Sequence[Any], reporter: Reporter) -> list[Any]:
+        with DaskProgress(reporter):
+            kwargs: dict[str, Any] = {"scheduler": self.scheduler}
+            if self.num_workers and self.scheduler == "threads":
+                kwargs["num_workers"] = self.num_workers
+            return list(dask.compute(*tasks, **kwargs))
+
+
+class DistributedRunner(Runner):
+    def __init__(self, client: Any, description: str) -> None:
+        self.client = client
+        self.description = description
+
+    def compute(self, tasks: Sequence[Any], reporter: Reporter) -> list[Any]:
+        from distributed import as_completed
+
+        futures = self.client.compute(list(tasks))
+        try:
+            done = 0
+            for _ in as_completed(futures):
+                done += 1
+                reporter.update(done, len(futures))
+            return list(self.client.gather(futures))
+        except BaseException:
+            self.client.cancel(futures)
+            raise
+
+
+@contextlib.contextmanager
+def open_runner(spec: str | int | None = None, *, num_workers: int | None = None) -> Iterator[Runner]:
+    """Start (and afterwards stop) what ``spec`` names; see :data:`SCHEDULER_HELP`."""
+    text = "threads" if spec is None else str(spec).strip()
+    if text in ("threads", "sync", "synchronous"):
+        yield LocalRunner("sync" if text != "threads" else "threads", num_workers)
+        return
+    match = re.fullmatch(r"(?:local:)?(\d+)", text)
+    if match:
+        workers = int(match.group(1))
+        if workers < 1:
+            raise ParameterError(f"a local cluster needs at least one worker, got {text!r}")
+        from distributed import Client, LocalCluster
+
+        with LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster, Client(cluster) as client:
+            yield DistributedRunner(client, f"LocalCluster of {workers} worker processes")
+        return
+    if re.fullmatch(r"(tcp|tls|ws|wss|inproc|ucx)://\S+", text):
+        from distributed import Client
+
+        try:
+            client = Client(text, timeout="20s")
+        except OSError as error:
+            raise ParameterError(f"cannot reach the dask scheduler at {text}: {error}") from None
+        with client:
+            yield DistributedRunner(client, f"dask scheduler at {text}")
+        return
+    raise ParameterError(f"unknown scheduler {spec!r}; use {SCHEDULER_HELP}")

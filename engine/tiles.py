@@ -1,0 +1,269 @@
+"""Cut a scene into overlapping georeferenced tiles, and mosaic processed tiles back.
+
+``tile_scene`` writes GeoTIFF tiles whose cores partition the scene and which overlap their
+neighbours by ``overlap_px``, plus ``index.geojson`` (a layer GIS tools can open: one feature per
+tile core, in the scene's CRS, with the scene's size and georeferencing). ``mosaic_tiles`` keeps
+each processed tile's core. With an overlap of at least a method's halo, tiling, processing
+each tile and mosaicking gives exactly the result of processing the whole scene.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rasterio
+from affine import Affine
+from rasterio.control import GroundControlPoint
+from rasterio.crs import CRS
+from rasterio.errors import NotGeoreferencedWarning, RasterioError
+from rasterio.windows import Window
+
+from engine._options import get_option
+from engine.exceptions import InputError, ParameterError
+from engine.io._atomic import check_output_path, commit, remove, temporary_sibling
+from engine.io._geotiff import COMPRESSION, check_complete
+from engine.progress import Reporter
+
+INDEX_NAME = "index.geojson"
+_INDEX_VERSION = 1
+
+
+def _windows(height: int, width: int, size: int, overlap: int) -> Iterator[tuple[int, int, Window, Window]]:
+    for row, row_off in enumerate(range(0, height, size)):
+        for col, col_off in enumerate(range(0, width, size)):
+            core = Window(col_off, row_off, min(size, width - col_off), min(size, height - row_off))
+            top, left = max(0, row_off - overlap), max(0, col_off - overlap)
+            bottom = min(height, row_off + core.height + overlap)
+            right = min(width, col_off + core.width + overlap)
+            yield row, col, core, Window(left, top, right - left, bottom - top)
+
+
+def _window_list(window: Window) -> list[int]:
+    return [int(window.row_off), int(window.col_off), int(window.height), int(window.width)]
+
+
+def _window_of(values: list[int]) -> Window:
+    row_off, col_off, height, width = values
+    return Window(col_off, row_off, width, height)
+
+
+def _footprint(transform: Affine | None, window: Window) -> dict[str, Any] | None:
+    if transform is None:
+        return None
+    c0, r0 = window.col_off, window.row_off
+    c1, r1 = c0 + window.width, r0 + window.height
+    ring = [transform * (c, r) for c, r in ((c0, r0), (c1, r0), (c1, r1), (c0, r1), (c0, r0))]
+    return {"type": "Polygon", "coordinates": [[list(p) for p in ring]]}
+
+
+def _shifted_gcps(gcps: list[GroundControlPoint], window: Window) -> list[GroundControlPoint]:
+    return [
+        GroundControlPoint(g.row - window.row_off, g.col - window.col_off, g.x, g.y, g.z, g.id, g.info)
+        for g in gcps
+    ]
+
+
+def _profile(src: Any, compress: str) -> dict[str, Any]:
+    profile = {
+        "driver": "GTiff",
+        "count": src.count,
+        "dtype": src.dtypes[0],
+        "nodata": src.nodata,
+        "tiled": True,
+        "blockxsize": 256,
+        "blockysize": 256,
+        "BIGTIFF": "IF_SAFER",
+        **COMPRESSION[compress],
+    }
+    if compress != "none":
+        profile["predictor"] = 3 if np.dtype(src.dtypes[0]).kind == "f" else 2
+    return profile
+
+
+def tile_scene(
+    path: str | Path,
+    output_dir: str | Path,
+    *,
+    size_px: int = 2048,
+    overlap_px: int = 64,
+    overwrite: bool = False,
+    compress: str | None = None,
+    reporter: Reporter | None = None,
+) -> Path:
+    """Cut a raster into overlapping GeoTIFF tiles in ``output_dir``; return the index path.
+
+    Each tile holds its core (``size_px`` square, smaller at the scene's right and bottom edges)
+    plus up to ``overlap_px`` pixels of its neighbours on each side; it keeps the scene's CRS
+    (with its own transform), GCPs (shifted), nodata, band names, units and metadata tags.
+    """
+    if size_px < 1 or overlap_px < 0:
+        raise ParameterError(f"tile size must be >= 1 and overlap >= 0, got {size_px} and {overlap_px}")
+    source = Path(path)
+    if not source.is_file():
+        raise InputError(f"{source} does not exist or is not a file")
+    target = check_output_path(Path(output_dir), overwrite=overwrite)
+    reporter = reporter or Reporter()
+    compress = compress or get_option("compress")
+    temporary = temporary_sibling(target)
+    try:
+        check_complete(source)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            src = rasterio.open(source)
+    except RasterioError as error:
+        raise InputError(f"cannot read {source} as a raster: {error}") from None
+    try:
+        with src:
+            gcps, gcp_crs = src.gcps
+            transform = None if gcps else src.transform
+            if src.crs is None and transform == Affine.identity():
+                transform = None
+            crs = src.crs or gcp_crs
+            temporary.mkdir()
+            windows = list(_windows(src.height, src.width, size_px, overlap_px))
+            features = []
+            reporter.start("tile", len(windows))
+            for done, (row, col, core, window) in enumerate(windows, start=1):
+                name = f"tile_r{row:04d}_c{col:04d}.tif"
+                profile = _profile(src, compress)
+                profile.update(width=int(window.width), height=int(window.height))
+                if transform is not None:
+                    profile.update(transform=rasterio.windows.transform(window, transform), crs=crs)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", NotGeoreferencedWarning)
+                    with rasterio.open(temporary / name, "w", **profile) as dst:
+                        dst.write(src.read(window=window))
+                        if gcps:
+                            dst.gcps = (_shifted_gcps(gcps, window), crs)
+                        dst.update_tags(**src.tags())
+                        dst.descriptions = src.descriptions
+                        dst.units = src.units
+                features.append(
+                    {
+                        "type": "Feature",
+                        "geometry": _footprint(transform, core),
+                        "properties": {
+                            "file": name,
+                            "row": row,
+                            "col": col,
+                            "core": _window_list(core),
+                            "window": _window_list(window),
+                        },
+                    }
+                )
+                reporter.update(done, len(windows))
+            reporter.finish()
+            index = {
+                "type": "FeatureCollection",
+                "name": source.stem + "_tiles",
+                "despeckle": {
+                    "version": _INDEX_VERSION,
+                    "source": str(source),
+                    "width": src.width,
+                    "height": src.height,
+                    "count": src.count,
+                    "crs_wkt": crs.to_wkt() if crs else None,
+                    "transform": list(transform)[:6] if transform is not None else None,
+                    "gcps": [[g.row, g.col, g.x, g.y, g.z] for g in gcps],
+                    "tile_size_px": size_px,
+                    "overlap_px": overlap_px,
+                },
+                "features": features,
+            }
+            if crs is not None and transform is not None:
+                # Pre-RFC 7946 'crs' member: GDAL and QGIS read it, so the index opens in place.
+                index["crs"] = {"type": "name", "properties": {"name": crs.to_string()}}
+            (temporary / INDEX_NAME).write_text(json.dumps(index, indent=1))
+        commit(temporary, target)
+    except BaseException:
+        remove(temporary)
+        raise
+    return target / INDEX_NAME
+
+
+def _read_index(index_path: Path) -> dict[str, Any]:
+    try:
+        index = json.loads(index_path.read_text())
+        meta = index["despeckle"]
+        if meta.get("version") != _INDEX_VERSION:
+            raise KeyError("version")
+        index["features"]  # noqa: B018 - presence check
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise InputError(f"{index_path} is not a tile index written by 'despeckle tile' ({error})") from None
+    return index
+
+
+def mosaic_tiles(
+    index_path: str | Path,
+    output: str | Path,
+    *,
+    tiles_dir: str | Path | None = None,
+    overwrite: bool = False,
+    compress: str | None = None,
+    reporter: Reporter | None = None,
+) -> Path:
+    """Assemble processed tiles (same file names as in the index) into one GeoTIFF.
+
+    Each tile contributes only its core; the halo it shares with its neighbours is dropped. The
+    output has the scene's size and georeferencing (from the index) and the processed tiles'
+    data type, nodata, band names, units and metadata.
+    """
+    index_path = Path(index_path)
+    if index_path.is_dir():
+        index_path = index_path / INDEX_NAME
+    index = _read_index(index_path)
+    meta = index["despeckle"]
+    folder = Path(tiles_dir) if tiles_dir is not None else index_path.parent
+    target = check_output_path(Path(output), overwrite=overwrite)
+    reporter = reporter or Reporter()
+    compress = compress or get_option("compress")
+    features = index["features"]
+    missing = [f["properties"]["file"] for f in features if not (folder / f["properties"]["file"]).is_file()]
+    if missing:
+        raise InputError(f"{len(missing)} tile(s) missing in {folder}, for example {missing[0]}")
+    temporary = temporary_sibling(target)
+    try:
+        first = folder / features[0]["properties"]["file"]
+        with rasterio.open(first) as src:
+            profile = _profile(src, compress)
+            profile.update(blockxsize=get_option("geotiff_tile_px"), blockysize=get_option("geotiff_tile_px"))
+            tags, descriptions, units = src.tags(), src.descriptions, src.units
+        profile.update(width=meta["width"], height=meta["height"])
+        crs = CRS.from_wkt(meta["crs_wkt"]) if meta["crs_wkt"] else None
+        if meta["transform"] is not None:
+            profile.update(transform=Affine(*meta["transform"]), crs=crs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            with rasterio.open(temporary, "w", **profile) as dst:
+                if meta["gcps"]:
+                    dst.gcps = ([GroundControlPoint(*g) for g in meta["gcps"]], crs)
+                dst.update_tags(**tags)
+                dst.descriptions = descriptions
+                dst.units = units
+                reporter.start("mosaic", len(features))
+                for done, feature in enumerate(features, start=1):
+                    props = feature["properties"]
+                    core, window = _window_of(props["core"]), _window_of(props["window"])
+                    with rasterio.open(folder / props["file"]) as src:
+                        if (src.height, src.width, src.count) != (window.height, window.width, profile["count"]):
+                            raise InputError(
+                                f"tile {props['file']} is {src.count}x{src.height}x{src.width}; expected "
+                                f"{profile['count']}x{window.height}x{window.width} as cut by 'despeckle tile'"
+                            )
+                        inner = Window(core.col_off - window.col_off, core.row_off - window.row_off, core.width, core.height)
+                        dst.write(src.read(window=inner).astype(profile["dtype"], copy=False), window=core)
+                    reporter.update(done, len(features))
+                reporter.finish()
+        commit(temporary, target)
+    except RasterioError as error:
+        remove(temporary)
+        raise InputError(f"cannot mosaic the tiles: {error}") from None
+    except BaseException:
+        remove(temporary)
+        raise
+    return target

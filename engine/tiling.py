@@ -1,0 +1,131 @@
+"""Overlapped tiling: run a method's kernel over a dask array so that the result does not
+depend on the chunking.
+
+Each chunk is extended by the method's halo with its neighbours' pixels (``dask.array.overlap``)
+and, at the scene's border, with NaN: the kernels treat NaN as "no pixel here", so a pixel sees
+exactly the same neighbourhood whether it sits in the middle of a chunk, at a chunk seam or at
+the edge of the scene. The kernel's output is then trimmed back to the chunk.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import dask.array as da
+import numpy as np
+from dask.array.overlap import overlap, trim_internal
+
+from engine.exceptions import ChunkSizeWarning
+
+SPATIAL_AXES = (-2, -1)
+
+
+def _run_kernel(
+    block: np.ndarray,
+    *statistics: np.ndarray,
+    kernel: Callable[..., np.ndarray],
+    parameters: Mapping[str, Any],
+    statistic_names: tuple[str, ...],
+    self_padded: tuple[bool, bool],
+    halo: int,
+) -> np.ndarray:
+    """Apply the 2-D kernel to every plane of a block that already carries its halo."""
+    keywords = dict(parameters)
+    keywords.update({name: float(value) for name, value in zip(statistic_names, statistics)})
+    # Axes that are one chunk wide got no halo from dask: pad them here, with NaN as at the border.
+    pad = [(0, 0)] * (block.ndim - 2) + [(halo, halo) if p else (0, 0) for p in self_padded]
+    planes = np.pad(block, pad, constant_values=np.nan) if any(self_padded) else block
+    out = np.empty(planes.shape, dtype=np.float32)
+    for index in np.ndindex(planes.shape[:-2]):
+        plane = np.ascontiguousarray(planes[index], dtype=np.float32)
+        result = kernel(plane, **keywords)
+        if result.shape != plane.shape:
+            raise RuntimeError(f"kernel returned shape {result.shape} for a block of shape {plane.shape}")
+        out[index] = result
+    crop = tuple(slice(None) for _ in range(block.ndim - 2)) + tuple(
+        slice(halo, out.shape[axis] - halo) if p else slice(None)
+        for axis, p in zip(SPATIAL_AXES, self_padded)
+    )
+    return out[crop]
+
+
+def apply_overlapped(
+    data: da.Array,
+    kernel: Callable[..., np.ndarray],
+    *,
+    halo: int,
+    parameters: Mapping[str, Any],
+    statistics: Mapping[str, da.Array] | None = None,
+) -> da.Array:
+    """Run ``kernel`` over the last two axes of ``data`` with ``halo`` pixels of context.
+
+    Parameters
+    ----------
+    data
+        float32 dask array (..., y, x), NaN where there is no valid pixel.
+    kernel
+        ``kernel(plane, **parameters, **statistics) -> plane`` on padded 2-D float32 planes.
+    halo
+        Pixels of context the kernel needs on each side.
+    parameters
+        Keyword arguments for the kernel.
+    statistics
+        Scene-level 0-d dask arrays handed to every block as floats (computed once).
+
+    Returns
+    -------
+    float32 dask array with the chunks of ``data`` (after any rechunking described below).
+
+    Notes
+    -----
+    An axis with one chunk, or one too short to carry the halo (a 1 x N scene), is processed as a
+    single chunk and padded with NaN by the kernel wrapper. A chunk smaller than the halo cannot
+    carry it: the axis is rechunked to twice the halo and a :class:`ChunkSizeWarning` says so.
+    """
+    statistics = dict(statistics or {})
+    if halo < 0:
+        raise ValueError(f"halo must be >= 0, got {halo}")
+    rechunk: dict[int, Any] = {}
+    self_padded = []
+    for axis in SPATIAL_AXES:
+        size = data.shape[axis]
+        chunks = data.chunks[axis]
+        single = len(chunks) == 1 or size <= 2 * halo
+        if single:
+            rechunk[data.ndim + axis] = -1
+        elif min(chunks[:-1]) < halo:
+            warnings.warn(
+                f"chunks of {min(chunks[:-1])} px along axis {data.ndim + axis} are smaller than the "
+                f"method's halo of {halo} px; rechunked to {2 * halo} px",
+                ChunkSizeWarning,
+                stacklevel=3,
+            )
+            rechunk[data.ndim + axis] = 2 * halo
+        self_padded.append(single and halo > 0)
+    if rechunk:
+        data = data.rechunk(rechunk)
+    depth = {axis: 0 for axis in range(data.ndim)}
+    boundary: dict[int, Any] = {axis: "none" for axis in range(data.ndim)}
+    for axis, padded in zip(SPATIAL_AXES, self_padded):
+        if not padded and halo > 0:
+            depth[data.ndim + axis] = halo
+            boundary[data.ndim + axis] = np.nan
+    names = tuple(statistics)
+    extended = overlap(data, depth=depth, boundary=boundary) if any(depth.values()) else data
+    result = da.map_blocks(
+        _run_kernel,
+        extended,
+        *(statistics[n] for n in names),
+        kernel=kernel,
+        parameters=dict(parameters),
+        statistic_names=names,
+        self_padded=tuple(self_padded),
+        halo=halo,
+        dtype=np.float32,
+        meta=np.empty((0,) * data.ndim, dtype=np.float32),
+    )
+    if any(depth.values()):
+        result = trim_internal(result, depth, boundary=boundary)
+    return result

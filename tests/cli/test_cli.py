@@ -1,0 +1,185 @@
+"""The despeckle command line, run as a real process: results, JSON progress, clear errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+
+import engine
+from engine.synthetic import synthetic_scene
+from tests.conftest import write_geotiff
+
+
+@pytest.fixture
+def cli(despeckle_cli: list[str], tmp_path: Path):
+    def run(*args: str, expect: int | None = 0) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([*despeckle_cli, *map(str, args)], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+        if expect is not None:
+            assert done.returncode == expect, done.stderr
+        assert "Traceback" not in done.stderr, done.stderr
+        return done
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def scene_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("scene") / "scene.tif"
+    engine.write_scene(synthetic_scene((300, 280), seed=2, chunk_px=128), path)
+    return path
+
+
+def test_methods__json_lists_every_method_with_parameters(cli) -> None:
+    described = json.loads(cli("methods", "--json").stdout)
+    assert {d["name"] for d in described} == set(engine.list_methods())
+    lee = next(d for d in described if d["name"] == "lee")
+    assert [p["name"] for p in lee["parameters"]] == ["window_size_px", "looks"]
+    assert "Refined Lee" in cli("methods", "refined-lee").stdout
+
+
+def test_info__json(cli, scene_path: Path) -> None:
+    info = json.loads(cli("info", scene_path, "--json").stdout)
+    assert info["shape"] == [1, 300, 280] and info["crs"] == "EPSG:32631" and info["domain"] == "intensity"
+    assert info["looks_estimate"] == pytest.approx(1.0, abs=0.2)
+
+
+def test_run__writes_a_georeferenced_result_equal_to_the_library(cli, scene_path: Path, tmp_path: Path) -> None:
+    cli("run", scene_path, "out.tif", "--method", "lee", "--window-size-px", "5", "--looks", "1", "--chunk-size", "100")
+    expected = engine.despeckle(engine.open_scene(scene_path), "lee", window_size_px=5, looks=1).values
+    with rasterio.open(tmp_path / "out.tif") as out, rasterio.open(scene_path) as src:
+        assert (out.crs, out.transform, out.shape) == (src.crs, src.transform, src.shape)
+        np.testing.assert_array_equal(out.read(), expected)
+
+
+def test_run__progress_json_lines(cli, scene_path: Path) -> None:
+    done = cli("run", scene_path, "out.zarr", "--method", "lee-sigma", "--progress", "json")
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "start" and kinds[-1] == "result" and "progress" in kinds
+    fractions = [e["fraction"] for e in events if e["event"] == "progress"]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert events[-1]["path"] == "out.zarr" and "z98" in events[-1]["statistics"]
+
+
+def test_run__db_input_and_nodata(cli, tmp_path: Path, rng: np.random.Generator) -> None:
+    data = (10 * np.log10(rng.gamma(1, 1, (80, 90)) + 0.01)).astype(np.float32)
+    data[:, :10] = -99.0
+    write_geotiff(tmp_path / "db.tif", data, nodata=-99.0)
+    done = cli("run", "db.tif", "out.tif", expect=2)
+    assert "negative intensity values" in done.stderr and "--domain db" in done.stderr
+    assert not (tmp_path / "out.tif").exists()
+    cli("run", "db.tif", "out.tif", "--domain", "db", "--method", "frost")
+    with rasterio.open(tmp_path / "out.tif") as out:
+        values = out.read(1)
+    assert (values[:, :10] == -99.0).all() and (values[:, 10:] > -60).all()
+
+
+@pytest.mark.parametrize("case", ["corrupt", "truncated", "unsupported_dtype", "all_nan", "exists", "no_folder", "bad_method", "bad_parameter"])
+def test_run__user_errors_are_one_clear_line(cli, tmp_path: Path, scene_path: Path, rng: np.random.Generator, case: str) -> None:
+    source, target, extra, match = scene_path, "out.tif", [], ""
+    if case == "corrupt":
+        source = tmp_path / "bad.tif"
+        source.write_bytes(b"not a tiff at all" * 100)
+        match = "cannot read"
+    elif case == "truncated":
+        source = write_geotiff(tmp_path / "t.tif", rng.random((256, 256)).astype(np.float32))
+        source.write_bytes(source.read_bytes()[:100_000])
+        match = "truncated"
+    elif case == "unsupported_dtype":
+        source = tmp_path / "b.npy"
+        np.save(source, np.ones((8, 8), bool))
+        match = "dtype bool"
+    elif case == "all_nan":
+        source = write_geotiff(tmp_path / "n.tif", np.full((40, 40), np.nan, np.float32))
+        match = "no valid pixels"
+    elif case == "exists":
+        (tmp_path / "out.tif").write_text("previous result")
+        match = "already exists"
+    elif case == "no_folder":
+        target = "missing/out.tif"
+        match = "does not exist; create it first"
+    elif case == "bad_method":
+        extra, match = ["--method", "frosty"], "Did you mean frost"
+    elif case == "bad_parameter":
+        extra, match = ["--window-size-px", "8"], "odd integer"
+    done = cli("run", source, target, "--domain", "intensity", *extra, expect=2)
+    assert match in done.stderr
+    assert len([line for line in done.stderr.splitlines() if "error" in line]) == 1
+    if case == "exists":
+        assert (tmp_path / "out.tif").read_text() == "previous result"
+    else:
+        assert not (tmp_path / target).exists()
+    assert not [p for p in tmp_path.iterdir() if "partial" in p.name]
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 37), (37, 1)])
+def test_run__tiny_scenes(cli, tmp_path: Path, shape: tuple[int, int]) -> None:
+    write_geotiff(tmp_path / "tiny.tif", np.full(shape, 2.0, np.float32))
+    cli("run", "tiny.tif", "out.tif", "--domain", "intensity", "--method", "refined-lee")
+    with rasterio.open(tmp_path / "out.tif") as out:
+        np.testing.assert_allclose(out.read(1), 2.0)
+
+
+def test_run__warnings_are_shown_and_the_run_goes_on(cli, tmp_path: Path, rng: np.random.Generator) -> None:
+    image = rng.gamma(1, 1, (60, 60)).astype(np.float32)
+    image[20:30, 20:30] = np.nan
+    write_geotiff(tmp_path / "plain.tif", image, crs=None)
+    done = cli("run", "plain.tif", "out.tif", "--chunk-size", "2")
+    assert "no CRS" in done.stderr
+    assert "assuming intensity" in done.stderr
+    assert "smaller than the method's halo" in done.stderr
+    with rasterio.open(tmp_path / "out.tif") as out:
+        values = out.read(1)
+        assert out.crs is None
+    assert np.isnan(values[20:30, 20:30]).all() and np.isfinite(values[:20]).all()
+
+
+def test_tile_and_mosaic_commands(cli, scene_path: Path, tmp_path: Path) -> None:
+    cli("tile", scene_path, "tiles", "--size", "160", "--overlap", "3")
+    index = json.loads((tmp_path / "tiles" / "index.geojson").read_text())
+    (tmp_path / "done").mkdir()
+    for feature in index["features"]:
+        name = feature["properties"]["file"]
+        cli("run", f"tiles/{name}", f"done/{name}", "--progress", "none")
+    cli("mosaic", "tiles/index.geojson", "mosaic.tif", "--tiles", "done")
+    cli("run", scene_path, "whole.tif")
+    with rasterio.open(tmp_path / "mosaic.tif") as m, rasterio.open(tmp_path / "whole.tif") as w:
+        np.testing.assert_array_equal(m.read(), w.read())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("output", ["out.tif", "out.zarr"])
+def test_run__interrupted_leaves_no_output(despeckle_cli: list[str], tmp_path: Path, sig: int, output: str) -> None:
+    big = tmp_path / "big.tif"
+    engine.write_scene(synthetic_scene((2048, 2048), seed=5, chunk_px=512), big)
+    process = subprocess.Popen(
+        [*despeckle_cli, "run", str(big), output, "--method", "median", "--workers", "1", "--chunk-size", "256", "--progress", "json"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert process.stdout is not None
+    for line in process.stdout:  # wait until blocks are being written
+        event = json.loads(line)
+        if event["event"] == "progress" and event["done"] > 0:
+            break
+    time.sleep(0.5)
+    process.send_signal(sig)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert not (tmp_path / output).exists()
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name not in ("big.tif",)]
+    # A Zarr run keeps its partial store so that --resume can continue it; a GeoTIFF leaves nothing.
+    assert leftovers == (["out.zarr.partial"] if output.endswith(".zarr") else [])
+    if output.endswith(".zarr"):
+        subprocess.run([*despeckle_cli, "run", str(big), output, "--method", "median", "--chunk-size", "256", "--resume", "--progress", "none"], cwd=tmp_path, check=True, timeout=600)
+        expected = engine.despeckle(engine.open_scene(big, chunk_px=256), "median").values
+        np.testing.assert_array_equal(engine.open_scene(tmp_path / output).values, expected)
