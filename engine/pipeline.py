@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from functools import partial
 from typing import Any
 
 import dask.array as da
@@ -22,7 +23,8 @@ from engine.conventions import DOMAIN_ATTRS, PROVENANCE_ATTRS
 from engine.domain import check_domain, convert
 from engine.exceptions import DomainAssumedWarning, InputError, ParameterError, UnsupportedDtypeError
 from engine.methods import Method, get_method
-from engine.tiling import apply_overlapped
+from engine.sources import source_of
+from engine.tiling import apply_overlapped, apply_with_halo_reads
 
 #: Scene-level statistics of the last pipeline stage, kept lazily for writers to record.
 STATISTICS_ENCODING = "despeckle_statistics"
@@ -97,17 +99,28 @@ def nodata_of(scene: xr.DataArray) -> float | None:
 
 
 def _prepare_block(
-    block: np.ndarray, *, nodata: float | None, source: str, target: str, block_info: Any = None
+    block: np.ndarray,
+    *,
+    nodata: float | None,
+    source: str,
+    target: str,
+    origin: tuple[int, int] | None = None,
+    block_info: Any = None,
 ) -> np.ndarray:
-    """Nodata to NaN, values checked, converted to the method's domain, as float32."""
+    """Nodata to NaN, values checked, converted to the method's domain, as float32.
+
+    ``origin`` (or dask's ``block_info``) locates the block in the scene for error messages.
+    """
     work = block.astype(_working_dtype(block.dtype), copy=True)
     if nodata is not None and not np.isnan(nodata):
         work[block == nodata] = np.nan
     values = work.real if np.iscomplexobj(work) else work
+    if origin is None and block_info and block_info.get(0):
+        origin = tuple(start for start, _ in block_info[0]["array-location"][-2:])  # type: ignore[assignment]
     where = ""
-    if block_info and block_info.get(0):
-        rows, cols = block_info[0]["array-location"][-2:]
-        where = f" in rows {rows[0]}-{rows[1] - 1}, columns {cols[0]}-{cols[1] - 1}"
+    if origin is not None:
+        rows, cols = block.shape[-2:]
+        where = f" in rows {origin[0]}-{origin[0] + rows - 1}, columns {origin[1]}-{origin[1] + cols - 1}"
     if np.isinf(work).any():
         raise InputError(f"the scene holds infinite values{where}; mark them as nodata or fix the file")
     if source in ("intensity", "amplitude"):
@@ -203,7 +216,16 @@ def despeckle(
     nodata = nodata_of(scene)
     prepared = valid_values(scene, chosen.domain)
     statistics = chosen.scene_statistics(prepared, resolved) if chosen.scene_statistics else {}
-    filtered = apply_overlapped(prepared, chosen.kernel, halo=halo, parameters=resolved, statistics=statistics)
+    reader = source_of(scene)
+    if reader is not None:
+        # Read straight from the file, each block with its halo: no data shared between blocks.
+        prepare = partial(_prepare_block, nodata=nodata, source=scene.attrs["domain"], target=chosen.domain)
+        filtered = apply_with_halo_reads(
+            reader.read, prepare, chosen.kernel, shape=scene.shape, chunks=scene.data.chunks,
+            halo=halo, parameters=resolved, statistics=statistics,
+        )
+    else:
+        filtered = apply_overlapped(prepared, chosen.kernel, halo=halo, parameters=resolved, statistics=statistics)
     result = filtered.map_blocks(
         _finish_block, source=chosen.domain, target=target, dtype=np.float32,
         meta=np.empty((0,) * prepared.ndim, dtype=np.float32),

@@ -13,6 +13,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import dask
+import dask.local
+import dask.threaded
 
 from engine.exceptions import ParameterError
 from engine.progress import DaskProgress, Reporter
@@ -57,7 +59,9 @@ class LocalRunner(Runner):
 
     def compute(self, tasks: Sequence[Any], reporter: Reporter) -> list[Any]:
         with DaskProgress(reporter):
-            kwargs: dict[str, Any] = {"scheduler": self.scheduler}
+            # The scheduler function itself, not its name: given a name, dask imports
+            # dask.distributed (0.3 s) just to look for a default client.
+            kwargs: dict[str, Any] = {"scheduler": dask.local.get_sync if self.scheduler == "sync" else dask.threaded.get}
             if self.num_workers and self.scheduler == "threads":
                 kwargs["num_workers"] = self.num_workers
             return list(dask.compute(*tasks, **kwargs))

@@ -12,8 +12,6 @@ from typing import Any
 import dask.array as da
 import numpy as np
 import xarray as xr
-from scipy import ndimage
-from scipy.spatial import cKDTree
 
 from engine.conventions import DOMAIN_ATTRS
 
@@ -38,6 +36,9 @@ def reflectivity(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray
     Parcels with constant backscatter (a Voronoi partition), textured forest parcels, a dark
     meandering river, dark roads, and bright built-up blocks with strong point scatterers.
     """
+    from scipy import ndimage
+    from scipy.spatial import cKDTree
+
     height, width = shape
     yy, xx = np.mgrid[0:height, 0:width]
     n_parcels = max(4, int(height * width / 90_000))

@@ -23,6 +23,7 @@ from rasterio.crs import CRS
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
 
+from engine._gdal import bound_gdal_cache
 from engine._options import get_option
 from engine.exceptions import InputError, ParameterError
 from engine.io._atomic import check_output_path, commit, remove, temporary_sibling
@@ -109,6 +110,7 @@ def tile_scene(
     target = check_output_path(Path(output_dir), overwrite=overwrite)
     reporter = reporter or Reporter()
     compress = compress or get_option("compress")
+    bound_gdal_cache()
     temporary = temporary_sibling(target)
     try:
         check_complete(source)
@@ -222,6 +224,7 @@ def mosaic_tiles(
     target = check_output_path(Path(output), overwrite=overwrite)
     reporter = reporter or Reporter()
     compress = compress or get_option("compress")
+    bound_gdal_cache()
     features = index["features"]
     missing = [f["properties"]["file"] for f in features if not (folder / f["properties"]["file"]).is_file()]
     if missing:

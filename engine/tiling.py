@@ -22,6 +22,24 @@ from engine.exceptions import ChunkSizeWarning
 SPATIAL_AXES = (-2, -1)
 
 
+def _kernel_keywords(parameters: Mapping[str, Any], names: tuple[str, ...], statistics: tuple[Any, ...]) -> dict[str, Any]:
+    keywords = dict(parameters)
+    keywords.update({name: float(value) for name, value in zip(names, statistics)})
+    return keywords
+
+
+def _apply_to_planes(extended: np.ndarray, kernel: Callable[..., np.ndarray], keywords: Mapping[str, Any]) -> np.ndarray:
+    """Run the 2-D kernel on every plane (leading dims: bands) of a block that carries its halo."""
+    out = np.empty(extended.shape, dtype=np.float32)
+    for index in np.ndindex(extended.shape[:-2]):
+        plane = np.ascontiguousarray(extended[index], dtype=np.float32)
+        result = kernel(plane, **keywords)
+        if result.shape != plane.shape:
+            raise RuntimeError(f"kernel returned shape {result.shape} for a block of shape {plane.shape}")
+        out[index] = result
+    return out
+
+
 def _run_kernel(
     block: np.ndarray,
     *statistics: np.ndarray,
@@ -31,19 +49,11 @@ def _run_kernel(
     self_padded: tuple[bool, bool],
     halo: int,
 ) -> np.ndarray:
-    """Apply the 2-D kernel to every plane of a block that already carries its halo."""
-    keywords = dict(parameters)
-    keywords.update({name: float(value) for name, value in zip(statistic_names, statistics)})
-    # Axes that are one chunk wide got no halo from dask: pad them here, with NaN as at the border.
+    """Kernel on a block from ``dask.array.overlap``; axes that are one chunk wide got no halo
+    from dask, so they are padded here with NaN, as at the scene border, and cropped after."""
     pad = [(0, 0)] * (block.ndim - 2) + [(halo, halo) if p else (0, 0) for p in self_padded]
-    planes = np.pad(block, pad, constant_values=np.nan) if any(self_padded) else block
-    out = np.empty(planes.shape, dtype=np.float32)
-    for index in np.ndindex(planes.shape[:-2]):
-        plane = np.ascontiguousarray(planes[index], dtype=np.float32)
-        result = kernel(plane, **keywords)
-        if result.shape != plane.shape:
-            raise RuntimeError(f"kernel returned shape {result.shape} for a block of shape {plane.shape}")
-        out[index] = result
+    extended = np.pad(block, pad, constant_values=np.nan) if any(self_padded) else block
+    out = _apply_to_planes(extended, kernel, _kernel_keywords(parameters, statistic_names, statistics))
     crop = tuple(slice(None) for _ in range(block.ndim - 2)) + tuple(
         slice(halo, out.shape[axis] - halo) if p else slice(None)
         for axis, p in zip(SPATIAL_AXES, self_padded)
@@ -129,3 +139,64 @@ def apply_overlapped(
     if any(depth.values()):
         result = trim_internal(result, depth, boundary=boundary)
     return result
+
+
+def _read_and_run(
+    *statistics: np.ndarray,
+    read: Callable[[tuple[slice, ...]], np.ndarray],
+    prepare: Callable[..., np.ndarray],
+    kernel: Callable[..., np.ndarray],
+    parameters: Mapping[str, Any],
+    statistic_names: tuple[str, ...],
+    halo: int,
+    shape: tuple[int, ...],
+    block_info: Any = None,
+) -> np.ndarray:
+    location = block_info[None]["array-location"]
+    (r0, r1), (c0, c1) = location[-2:]
+    height, width = shape[-2:]
+    top, bottom = max(0, r0 - halo), min(height, r1 + halo)
+    left, right = max(0, c0 - halo), min(width, c1 + halo)
+    window = tuple(slice(a, b) for a, b in location[:-2]) + (slice(top, bottom), slice(left, right))
+    values = prepare(read(window), origin=(top, left))
+    pad = [(0, 0)] * (len(shape) - 2) + [(halo - (r0 - top), halo - (bottom - r1)), (halo - (c0 - left), halo - (right - c1))]
+    extended = np.pad(values, pad, constant_values=np.nan)
+    out = _apply_to_planes(extended, kernel, _kernel_keywords(parameters, statistic_names, statistics))
+    return out[..., halo : out.shape[-2] - halo, halo : out.shape[-1] - halo]
+
+
+def apply_with_halo_reads(
+    read: Callable[[tuple[slice, ...]], np.ndarray],
+    prepare: Callable[..., np.ndarray],
+    kernel: Callable[..., np.ndarray],
+    *,
+    shape: tuple[int, ...],
+    chunks: tuple[tuple[int, ...], ...],
+    halo: int,
+    parameters: Mapping[str, Any],
+    statistics: Mapping[str, da.Array] | None = None,
+) -> da.Array:
+    """Like :func:`apply_overlapped`, but each block reads its own window *extended by the halo*
+    from the source (``read(slices)``) instead of taking it from neighbouring chunks.
+
+    ``prepare(raw, origin=(row, col))`` turns raw pixels into the kernel's float32 domain (NaN
+    where invalid). Blocks share nothing, so memory stays at one block per running task and a
+    cluster moves no halo data between workers; outside the scene the block is padded with NaN,
+    exactly as :func:`apply_overlapped` does, so both give the same result.
+    """
+    statistics = dict(statistics or {})
+    names = tuple(statistics)
+    return da.map_blocks(
+        _read_and_run,
+        *(statistics[n] for n in names),
+        read=read,
+        prepare=prepare,
+        kernel=kernel,
+        parameters=dict(parameters),
+        statistic_names=names,
+        halo=halo,
+        shape=tuple(shape),
+        chunks=chunks,
+        dtype=np.float32,
+        meta=np.empty((0,) * len(shape), dtype=np.float32),
+    )

@@ -127,3 +127,20 @@ def test_despeckle__spatial_dims_must_come_last(speckled: np.ndarray) -> None:
     scene = xr.DataArray(speckled, dims=("y", "x"), attrs={"domain": "intensity"}).expand_dims(band=2).transpose("y", "band", "x")
     with pytest.raises(InputError, match=r"must be the last two.*transpose"):
         engine.despeckle(scene, "lee")
+
+
+@pytest.mark.parametrize("method", engine.list_methods(kind="filter"))
+def test_despeckle__file_scenes_read_their_halos_and_match_in_memory_processing(tmp_path, method: str, speckled: np.ndarray) -> None:
+    from engine.sources import source_of
+    from tests.conftest import write_geotiff
+
+    stack = np.stack([speckled, speckled[::-1] * 5]).astype(np.float32)
+    stack[:, 10:20, 30:50] = -1.0
+    path = write_geotiff(tmp_path / "s.tif", stack, nodata=-1.0)
+    scene = engine.open_scene(path, domain="intensity", chunk_px=23)
+    assert source_of(scene) is not None  # blocks read their own halo from the file
+    from_file = engine.despeckle(scene, method).values
+    in_memory = np.where(stack == -1.0, np.nan, stack)
+    expected = engine.despeckle(xr.DataArray(da.from_array(in_memory, chunks=(1, 40, 33)), dims=("band", "y", "x"), attrs={"domain": "intensity"}), method).values
+    np.testing.assert_array_equal(from_file, expected)
+    assert source_of(scene * 1.0) is None  # changed data are no longer what the file holds

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from engine.cli._common import add_progress_option
-from engine.demo import run_demo
 from engine.progress import Reporter
 
 
@@ -21,6 +20,8 @@ def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:
 
 
 def handle(args: argparse.Namespace, reporter: Reporter) -> int:
+    from engine.demo import run_demo  # scipy and matplotlib only when the demo runs
+
     result = run_demo(args.output_dir, size_px=args.size, method=args.method, looks=args.looks, seed=args.seed, reporter=reporter)
     reporter.result(scene=str(result.scene), despeckled=str(result.despeckled), figure=str(result.figure), method=result.method)
     print(f"speckled scene:    {result.scene}")

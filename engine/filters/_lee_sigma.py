@@ -28,9 +28,6 @@ from typing import Any
 
 import numba
 import numpy as np
-from scipy.optimize import brentq
-from scipy.special import gammainc
-
 from engine.filters._common import LOOKS, window_size
 from engine.filters._moments import box_sums, mean_and_variance
 from engine.methods import Method, Parameter, register_method
@@ -51,6 +48,8 @@ def sigma_range(looks: float, sigma: float) -> tuple[float, float, float]:
     >>> round(low, 3), round(high, 3), round(var, 3)
     (0.084, 3.932, 0.67)
     """
+    from scipy.optimize import brentq  # imported on use: scipy costs 0.5 s at start-up
+    from scipy.special import gammainc
 
     def prob(shape: float, lo: float, hi: float) -> float:
         return float(gammainc(shape, looks * hi) - gammainc(shape, looks * lo))

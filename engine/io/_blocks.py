@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import dask
 import dask.array as da
 import numpy as np
 
@@ -72,6 +71,15 @@ def block_regions(chunks: tuple[tuple[int, ...], ...]) -> Iterator[tuple[tuple[i
 WriteBlock = Callable[..., BlockStats]
 
 
+def _write_and_summarise(block: np.ndarray, *, write_block: WriteBlock, block_info: Any = None) -> np.ndarray:
+    info = block_info[0]
+    region = tuple(slice(start, stop) for start, stop in info["array-location"])
+    stats = write_block(block, index=tuple(info["chunk-location"]), region=region)
+    out = np.empty((1,) * block.ndim, dtype=object)
+    out.flat[0] = stats
+    return out
+
+
 def write_blocks(
     data: da.Array,
     write_block: WriteBlock,
@@ -84,23 +92,32 @@ def write_blocks(
 ) -> tuple[BlockStats, list[Any]]:
     """Write every block of ``data`` with ``write_block(block, index=, region=)``.
 
-    ``skip(index)`` returns the stats of a block already written (resume) or None. ``extra``
-    dask objects (scene statistics to record) are computed in the same pass, sharing the graph.
-    Returns the combined block statistics and the computed ``extra`` values.
+    The write is fused into the task that computes the block (``map_blocks``), so a worker
+    writes each block before it starts another: however slow the disk, no computed block waits
+    in memory for its turn. ``skip(index)`` returns the stats of a block already written
+    (resume) or None. ``extra`` dask objects (scene statistics to record) are computed in the
+    same pass, sharing the graph. Returns the combined block statistics and the ``extra`` values.
     """
-    delayed_blocks = data.to_delayed(optimize_graph=True)
+    written = data.map_blocks(
+        _write_and_summarise,
+        write_block=write_block,
+        chunks=tuple((1,) * n for n in data.numblocks),
+        dtype=object,
+        meta=np.empty((0,) * data.ndim, dtype=object),
+    )
+    per_block = written.to_delayed(optimize_graph=True)
     tasks: list[Any] = []
     done: list[BlockStats] = []
-    for index, region in block_regions(data.chunks):
+    for index, _ in block_regions(data.chunks):
         previous = skip(index)
         if previous is not None:
             done.append(previous)
-            continue
-        tasks.append(dask.delayed(write_block, pure=False)(delayed_blocks[index], index=index, region=region))
+        else:
+            tasks.append(per_block[index])
     reporter.start(phase, len(tasks))
     results = runner.compute([*tasks, *extra], reporter) if tasks or extra else []
     reporter.finish()
-    stats = BlockStats.combine(done + list(results[: len(tasks)]))
+    stats = BlockStats.combine(done + [np.asarray(r).flat[0] for r in results[: len(tasks)]])
     return stats, list(results[len(tasks) :])
 
 

@@ -16,11 +16,13 @@ import xarray as xr
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
 
+from engine._gdal import bound_gdal_cache
 from engine.exceptions import InputError, UnsupportedDtypeError
 from engine.io._atomic import CANCELLED
 from engine.io._blocks import BlockStats
 from engine.io._georef import Georeference
 from engine.scheduling import named_lock
+from engine.sources import SceneSource, scene_from_source
 
 #: GDAL creation options per compression name; PREDICTOR is chosen per data type.
 COMPRESSION = {
@@ -82,15 +84,16 @@ def open_raster(path: Path, *, chunk_px: int, bands: list[int] | None) -> xr.Dat
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         warnings.simplefilter("ignore", DeprecationWarning)  # affine's '*' deprecation inside rioxarray
-        scene = rioxarray.open_rasterio(
-            path, chunks={"band": 1, "y": chunk_px, "x": chunk_px}, lock=False, masked=False, cache=False
-        )
-    assert isinstance(scene, xr.DataArray)
+        lazy = rioxarray.open_rasterio(path, lock=False, cache=False, masked=False)
+    assert isinstance(lazy, xr.DataArray)
+    positions = None
     if bands is not None:
-        scene = scene.sel(band=bands)
-        descriptions = tuple(descriptions[b - 1] for b in bands)
-    scene.attrs["band_names"] = descriptions
-    return scene
+        positions = tuple(b - 1 for b in bands)
+        lazy = lazy.isel(band=list(positions))
+        descriptions = tuple(descriptions[p] for p in positions)
+    lazy.attrs["band_names"] = descriptions
+    source = SceneSource.for_file("raster", str(path), lazy.shape, lazy.dtype, bands=positions)
+    return scene_from_source(lazy, source, chunk_px)
 
 
 def _predictor(dtype: np.dtype[Any]) -> int:
@@ -111,6 +114,7 @@ def create_geotiff(
     compress: str,
 ) -> None:
     """Create an empty tiled GeoTIFF with all metadata; blocks are written into it afterwards."""
+    bound_gdal_cache()
     count, height, width = shape
     profile: dict[str, Any] = {
         "driver": "GTiff",
@@ -159,6 +163,7 @@ def write_geotiff_block(
     stats = BlockStats.of(block)
     if lock_name in CANCELLED:
         return stats
+    bound_gdal_cache()
     data = block
     if nodata is not None and not np.isnan(nodata):
         data = np.where(np.isnan(block), nodata, block)
@@ -168,7 +173,8 @@ def write_geotiff_block(
     with named_lock(lock_name):
         if lock_name in CANCELLED:
             return stats
-        with rasterio.open(path, "r+") as dst:
+        # NUM_THREADS: GDAL compresses the block's tiles in parallel (~13 % faster with DEFLATE).
+        with rasterio.open(path, "r+", NUM_THREADS="ALL_CPUS") as dst:
             dst.write(data, indexes=list(range(bands.start + 1, bands.stop + 1)), window=window)
     return stats
 

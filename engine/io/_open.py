@@ -6,7 +6,6 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import dask.array as da
 import numpy as np
 import xarray as xr
 
@@ -16,6 +15,7 @@ from engine.io._geotiff import open_raster
 from engine.io._georef import domain_from_metadata, georeference_of, looks_from_metadata
 from engine.io._zarr import open_zarr_scene
 from engine.pipeline import as_scene
+from engine.sources import SceneSource, scene_from_source
 
 #: Formats that normally carry georeferencing: a scene without it gets a warning.
 _GEOSPATIAL_SUFFIXES = (".tif", ".tiff", ".gtiff", ".vrt", ".img", ".jp2", ".nc", ".zarr")
@@ -40,9 +40,9 @@ def _open_npy(path: Path, *, chunk_px: int) -> xr.DataArray:
         )
     if array.ndim not in (2, 3):
         raise InputError(f"{path} has shape {array.shape}; expected (y, x) or (band, y, x)")
-    chunks = (chunk_px, chunk_px) if array.ndim == 2 else (1, chunk_px, chunk_px)
     dims = ("y", "x") if array.ndim == 2 else ("band", "y", "x")
-    return xr.DataArray(da.from_array(array, chunks=chunks, name=f"npy-{path}"), dims=dims)
+    source = SceneSource.for_file("npy", str(path), array.shape, array.dtype)
+    return scene_from_source(xr.DataArray(array, dims=dims), source, chunk_px)
 
 
 def open_scene(

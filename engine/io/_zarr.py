@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-import zarr
 
 from engine.exceptions import InputError, OutputError
 from engine.io._atomic import CANCELLED
 from engine.io._blocks import BlockStats
+from engine.sources import SceneSource, scene_from_source
 
 _STATE = ".despeckle"
 
@@ -31,7 +31,7 @@ def open_zarr_scene(path: Path, *, chunk_px: int, variable: str | None) -> xr.Da
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # "consolidated metadata not found"
-            ds = xr.open_zarr(path, decode_coords="all", mask_and_scale=False)
+            ds = xr.open_zarr(path, decode_coords="all", mask_and_scale=False, chunks=None)
     except Exception as error:  # zarr raises several unrelated types for broken stores
         raise InputError(f"cannot read {path} as a Zarr store: {error}") from None
     candidates = [name for name, var in ds.data_vars.items() if var.ndim >= 2]
@@ -44,9 +44,9 @@ def open_zarr_scene(path: Path, *, chunk_px: int, variable: str | None) -> xr.Da
         variable = str(candidates[0])
     if variable not in ds.data_vars:
         raise InputError(f"{path} has no variable {variable!r}; it has {', '.join(map(str, ds.data_vars))}")
-    scene = ds[variable]
-    spatial = {dim: chunk_px for dim in scene.dims[-2:]}
-    return scene.chunk({**{d: 1 for d in scene.dims[:-2]}, **spatial})
+    lazy = ds[variable]
+    source = SceneSource.for_file("zarr", str(path), lazy.shape, lazy.dtype, variable=variable)
+    return scene_from_source(lazy, source, chunk_px)
 
 
 def _state_dir(store: Path) -> Path:
@@ -95,6 +95,8 @@ def write_zarr_block(
     stats = BlockStats.of(block)
     if lock_name in CANCELLED:
         return stats
+    import zarr  # imported on use: 0.3 s that runs without Zarr output need not pay
+
     array = zarr.open_array(store=store, path=variable, mode="r+")
     array[region] = block.astype(np.float32, copy=False)
     marker = _done_marker(Path(store), index)
@@ -106,6 +108,8 @@ def write_zarr_block(
 
 def finalize_zarr(store: Path, *, variable: str, attrs: Mapping[str, Any]) -> None:
     """Record final attributes, drop the resume state and consolidate the metadata."""
+    import zarr
+
     group = zarr.open_group(store, mode="r+")
     group[variable].attrs.update(dict(attrs))
     shutil.rmtree(_state_dir(store), ignore_errors=True)
