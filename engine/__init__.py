@@ -11,6 +11,7 @@ import rioxarray as _rioxarray  # noqa: F401 - the .rio accessor, used on every 
 
 from engine import accessor as _accessor  # noqa: F401 - registers da.despeckle / ds.despeckle
 from engine import filters as _filters  # noqa: F401 - registers the classical filters
+from engine import models as _models  # noqa: F401 - registers the deep models
 from engine._options import get_option as get_option
 from engine._options import set_options as set_options
 from engine._version import __version__ as __version__

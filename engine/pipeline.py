@@ -24,7 +24,7 @@ from engine.domain import check_domain, convert
 from engine.exceptions import DomainAssumedWarning, InputError, ParameterError, UnsupportedDtypeError
 from engine.methods import Method, get_method
 from engine.sources import source_of
-from engine.tiling import apply_overlapped, apply_with_halo_reads
+from engine.tiling import aligned_chunks, apply_overlapped, apply_with_halo_reads
 
 #: Scene-level statistics of the last pipeline stage, kept lazily for writers to record.
 STATISTICS_ENCODING = "despeckle_statistics"
@@ -161,7 +161,7 @@ def _finish_block(block: np.ndarray, *, source: str, target: str) -> np.ndarray:
 
 def despeckle(
     data: Any,
-    method: str | None = None,
+    method: str | Method | None = None,
     *,
     domain: str | None = None,
     looks: float | None = None,
@@ -175,7 +175,8 @@ def despeckle(
     data
         DataArray (dask-backed for large scenes; dims ``(..., y, x)``) or NumPy array.
     method
-        Registered method name (``engine.list_methods()``); default ``set_options(default_method)``.
+        Registered method name (``engine.list_methods()``) or a :class:`Method` (for example a
+        model bound to a training checkpoint); default ``set_options(default_method)``.
     domain
         Domain of ``data`` if its attributes do not say (``intensity``, ``amplitude``, ``db``,
         ``complex``).
@@ -202,30 +203,36 @@ def despeckle(
     ((64, 64), 'float32', 'lee')
     """
     scene = as_scene(data, domain=domain, looks=looks)
-    chosen: Method = get_method(method or get_option("default_method"))
+    chosen: Method = method if isinstance(method, Method) else get_method(method or get_option("default_method"))
     chosen.require_available()
     resolved = chosen.resolve(parameters, scene.attrs)
     halo = chosen.halo_px(resolved)
+    if halo % chosen.alignment_px:
+        raise ValueError(f"method {chosen.name!r} declares a halo of {halo} px, not a multiple of its alignment {chosen.alignment_px}")
+    kernel_parameters = {**resolved, "halo": halo} if chosen.wants_halo else resolved
     source = scene.attrs["domain"]
     target = check_domain(output_domain or ("intensity" if source == "complex" else source), allow_complex=False)
     _working_dtype(scene.dtype)  # fail early, before building the graph, on unusable dtypes
     if any(size == 0 for size in scene.shape):
-        raise InputError(f"the scene is empty (shape {dict(zip(scene.dims, scene.shape))})")
+        raise InputError(f"the scene is empty (shape {dict(zip(scene.dims, scene.shape, strict=True))})")
 
     lazy = isinstance(scene.data, da.Array)
     nodata = nodata_of(scene)
     prepared = valid_values(scene, chosen.domain)
     statistics = chosen.scene_statistics(prepared, resolved) if chosen.scene_statistics else {}
+    chunks = aligned_chunks(prepared.chunks, chosen.alignment_px)
     reader = source_of(scene)
     if reader is not None:
         # Read straight from the file, each block with its halo: no data shared between blocks.
         prepare = partial(_prepare_block, nodata=nodata, source=scene.attrs["domain"], target=chosen.domain)
         filtered = apply_with_halo_reads(
-            reader.read, prepare, chosen.kernel, shape=scene.shape, chunks=scene.data.chunks,
-            halo=halo, parameters=resolved, statistics=statistics,
+            reader.read, prepare, chosen.kernel, shape=scene.shape, chunks=chunks,
+            halo=halo, parameters=kernel_parameters, statistics=statistics,
         )
     else:
-        filtered = apply_overlapped(prepared, chosen.kernel, halo=halo, parameters=resolved, statistics=statistics)
+        filtered = apply_overlapped(
+            prepared.rechunk(chunks), chosen.kernel, halo=halo, parameters=kernel_parameters, statistics=statistics
+        )
     result = filtered.map_blocks(
         _finish_block, source=chosen.domain, target=target, dtype=np.float32,
         meta=np.empty((0,) * prepared.ndim, dtype=np.float32),
@@ -233,12 +240,7 @@ def despeckle(
 
     attrs = {k: v for k, v in scene.attrs.items() if not _stale_after_filtering(k)}
     attrs.update(DOMAIN_ATTRS[target], domain=target)
-    attrs.update(
-        zip(
-            PROVENANCE_ATTRS,
-            (chosen.name, json.dumps(resolved, sort_keys=True), __version__),
-        )
-    )
+    attrs.update(zip(PROVENANCE_ATTRS, (chosen.name, json.dumps(resolved, sort_keys=True), __version__), strict=True))
     attrs["input_looks"] = float(scene.attrs["looks"])
     out = xr.DataArray(result, coords=scene.coords, dims=scene.dims, name=scene.name, attrs=attrs)
     if nodata is not None and target == source:

@@ -24,7 +24,7 @@ SPATIAL_AXES = (-2, -1)
 
 def _kernel_keywords(parameters: Mapping[str, Any], names: tuple[str, ...], statistics: tuple[Any, ...]) -> dict[str, Any]:
     keywords = dict(parameters)
-    keywords.update({name: float(value) for name, value in zip(names, statistics)})
+    keywords.update({name: float(value) for name, value in zip(names, statistics, strict=True)})
     return keywords
 
 
@@ -56,9 +56,24 @@ def _run_kernel(
     out = _apply_to_planes(extended, kernel, _kernel_keywords(parameters, statistic_names, statistics))
     crop = tuple(slice(None) for _ in range(block.ndim - 2)) + tuple(
         slice(halo, out.shape[axis] - halo) if p else slice(None)
-        for axis, p in zip(SPATIAL_AXES, self_padded)
+        for axis, p in zip(SPATIAL_AXES, self_padded, strict=True)
     )
     return out[crop]
+
+
+def aligned_chunks(chunks: tuple[tuple[int, ...], ...], alignment: int) -> tuple[tuple[int, ...], ...]:
+    """Chunks whose spatial blocks start at multiples of ``alignment`` (a network's stride):
+    the chunk size is rounded up to a multiple of it where needed."""
+    if alignment <= 1:
+        return chunks
+    out = list(chunks)
+    for axis in SPATIAL_AXES:
+        sizes = chunks[axis]
+        if any(c % alignment for c in sizes[:-1]):
+            size = -(-sizes[0] // alignment) * alignment
+            total = sum(sizes)
+            out[axis] = tuple(min(size, total - start) for start in range(0, total, size))
+    return tuple(out)
 
 
 def apply_overlapped(
@@ -118,7 +133,7 @@ def apply_overlapped(
         data = data.rechunk(rechunk)
     depth = {axis: 0 for axis in range(data.ndim)}
     boundary: dict[int, Any] = {axis: "none" for axis in range(data.ndim)}
-    for axis, padded in zip(SPATIAL_AXES, self_padded):
+    for axis, padded in zip(SPATIAL_AXES, self_padded, strict=True):
         if not padded and halo > 0:
             depth[data.ndim + axis] = halo
             boundary[data.ndim + axis] = np.nan

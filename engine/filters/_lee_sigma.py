@@ -28,6 +28,7 @@ from typing import Any
 
 import numba
 import numpy as np
+
 from engine.filters._common import LOOKS, window_size
 from engine.filters._moments import box_sums, mean_and_variance
 from engine.methods import Method, Parameter, register_method

@@ -65,7 +65,7 @@ def block_regions(chunks: tuple[tuple[int, ...], ...]) -> Iterator[tuple[tuple[i
     """Yield (block index, slices into the full array) for every block."""
     offsets = [np.concatenate([[0], np.cumsum(c)]).astype(int) for c in chunks]
     for index in itertools.product(*(range(len(c)) for c in chunks)):
-        yield index, tuple(slice(int(o[i]), int(o[i + 1])) for o, i in zip(offsets, index))
+        yield index, tuple(slice(int(o[i]), int(o[i + 1])) for o, i in zip(offsets, index, strict=True))
 
 
 WriteBlock = Callable[..., BlockStats]

@@ -11,8 +11,8 @@ import xarray as xr
 
 from engine._options import get_option
 from engine.exceptions import InputError, MissingGeoreferenceWarning, UnsupportedDtypeError
-from engine.io._geotiff import open_raster
 from engine.io._georef import domain_from_metadata, georeference_of, looks_from_metadata
+from engine.io._geotiff import open_raster
 from engine.io._zarr import open_zarr_scene
 from engine.pipeline import as_scene
 from engine.sources import SceneSource, scene_from_source
@@ -96,7 +96,7 @@ def open_scene(
     else:
         scene = open_raster(path, chunk_px=chunk, bands=bands)
     if any(size == 0 for size in scene.shape):
-        raise InputError(f"{path} is empty (shape {dict(zip(scene.dims, scene.shape))})")
+        raise InputError(f"{path} is empty (shape {dict(zip(scene.dims, scene.shape, strict=True))})")
     if nodata is not None:
         scene.attrs["_FillValue"] = nodata
     band_names = scene.attrs.get("band_names") or scene.attrs.get("long_name") or ()

@@ -201,7 +201,7 @@ def _write_geotiff(
         )
         stats, values = write_blocks(data, writer, runner=runner, reporter=reporter, phase=phase, extra=list(lazy_stats.values()))
         require_valid_pixels(stats)
-        statistics = {name: float(v) for name, v in zip(lazy_stats, values)}
+        statistics = {name: float(v) for name, v in zip(lazy_stats, values, strict=True)}
         if statistics:
             _geotiff.update_tags(temporary, output_tags(scene, statistics))
         if fmt == "cog":
@@ -267,7 +267,7 @@ def _write_zarr(
     except BaseException:
         CANCELLED.add(lock_name)  # interrupted or failed: keep the partial store for resume
         raise
-    statistics = {name: float(v) for name, v in zip(lazy_stats, values)}
+    statistics = {name: float(v) for name, v in zip(lazy_stats, values, strict=True)}
     attrs = {TAG_PREFIX + "STATISTICS": json.dumps(statistics)} if statistics else {}
     _zarr.finalize_zarr(partial_store, variable=variable, attrs=attrs)
     if target.exists() and not target.is_dir():

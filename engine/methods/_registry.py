@@ -66,6 +66,11 @@ class Method:
         True when the method is impractically slow without a GPU.
     availability
         Returns None when the method can run here, otherwise the reason it cannot.
+    alignment_px
+        Blocks (with their halos) must start at multiples of this in scene coordinates: the
+        total stride of a network that downsamples, so every tile sees the same pixel grid.
+    wants_halo
+        The kernel receives ``halo=`` (the pixels of context around its block's core).
     """
 
     name: str
@@ -81,6 +86,8 @@ class Method:
     preferred_chunk_px: int | None = None
     needs_gpu: bool = False
     availability: Callable[[], str | None] = field(default=_always_available)
+    alignment_px: int = 1
+    wants_halo: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in ("filter", "model"):
@@ -114,6 +121,7 @@ class Method:
             "domain": self.domain,
             "halo_px_at_defaults": self.halo_px(defaults),
             "needs_gpu": self.needs_gpu,
+            "alignment_px": self.alignment_px,
             "scene_statistics": self.scene_statistics is not None,
             "available": self.unavailable_reason is None,
             "unavailable_reason": self.unavailable_reason,
@@ -144,6 +152,7 @@ def register_method(method: Method) -> Method:
 def _load_builtin_methods() -> None:
     # Explicit imports (not a scan of file names): each module registers its methods.
     import engine.filters  # noqa: F401
+    import engine.models  # noqa: F401
 
 
 def get_method(name: str) -> Method:

@@ -1,0 +1,160 @@
+"""Running a network over a dask block: sub-tiles in batches, on the chosen device.
+
+The kernel receives a block of intensity carrying the method's halo (NaN outside the scene and
+at nodata). It normalises the block to log(I / scene median), with NaN replaced by 0 (the
+scene median), the same constant that pads the scene's border. It then cuts the block's core into
+fixed-size sub-tiles, each extended by the halo, and runs them in batches through one model
+instance per process. Only one forward pass per device is in flight at a time. Finally it
+stitches the sub-tiles' cores back together. Autocast (bf16/fp16) covers the network body only;
+the final exponential or posterior is computed in float32.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+from engine.exceptions import ParameterError
+from engine.models._torch import require_torch
+from engine.models._weights import Weights
+
+#: Loaded networks, most recent last; a few are kept (training validates many checkpoints).
+_MODELS: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+_MODELS_KEPT = 4
+_MODELS_LOCK = threading.Lock()
+_DEVICE_LOCKS: dict[str, threading.Lock] = {}
+
+#: Sub-tile core size and batch size when the caller leaves them to the engine.
+_DEFAULT_SUBTILE = {"cpu": 512, "cuda": 1024, "mps": 512}
+_DEFAULT_BATCH = {"cpu": 1, "cuda": 4, "mps": 2}
+#: Intensities below this fraction of the scene median (-60 dB) are floored before the log.
+_FLOOR = 1e-6
+
+
+def select_device(requested: str) -> Any:
+    """``auto`` -> CUDA if present, else MPS, else CPU; otherwise check the named device exists."""
+    torch = require_torch()
+    name = requested.strip().lower()
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ParameterError(f"unknown device {requested!r}; use auto, cpu, cuda, cuda:N or mps") from None
+    if device.type == "cuda" and (not torch.cuda.is_available() or (device.index or 0) >= torch.cuda.device_count()):
+        raise ParameterError(f"device {requested!r} is not available here (no such CUDA device); use device=auto or cpu")
+    if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ParameterError("device 'mps' is not available here; use device=auto or cpu")
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise ParameterError(f"unsupported device {requested!r}; use auto, cpu, cuda, cuda:N or mps")
+    return device
+
+
+def autocast_dtype(precision: str, device: Any) -> Any:
+    torch = require_torch()
+    if precision == "fp32" or (precision == "auto" and device.type != "cuda"):
+        return None
+    if precision == "auto":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
+    if precision == "fp16":
+        if device.type == "cpu":
+            raise ParameterError("precision fp16 needs a GPU; use fp32 or bf16 on the CPU")
+        return torch.float16
+    return torch.bfloat16
+
+
+def load_network(spec: Any, weights: Weights, device: Any, config: Mapping[str, Any] | None = None) -> Any:
+    """One evaluation-mode instance per (model, weights, device) and process."""
+    key = (spec.name, weights.identity, str(device))
+    with _MODELS_LOCK:
+        if key not in _MODELS:
+            network = spec.build(config)
+            network.load_state_dict(weights.state_dict())
+            _MODELS[key] = network.eval().to(device)
+            while len(_MODELS) > _MODELS_KEPT:
+                _MODELS.popitem(last=False)
+        _MODELS.move_to_end(key)
+        return _MODELS[key]
+
+
+def _subtiles(core_h: int, core_w: int, size: int) -> Iterator[tuple[int, int]]:
+    for r in range(0, core_h, size):
+        for c in range(0, core_w, size):
+            yield r, c
+
+
+class ModelKernel:
+    """A picklable kernel: the model spec and where its weights are; the network itself is
+    loaded lazily, once per process, on the device the call asks for."""
+
+    def __init__(self, spec: Any, weights: Weights, config: Mapping[str, Any] | None = None) -> None:
+        self.spec = spec
+        self.weights = weights
+        self.config = dict(config) if config else None
+
+    def __dask_tokenize__(self) -> tuple[Any, ...]:
+        return ("ModelKernel", self.spec.name, self.weights.identity)
+
+    def __call__(
+        self,
+        block: np.ndarray,
+        *,
+        device: str,
+        precision: str,
+        batch_size: int,
+        subtile_px: int,
+        scene_median: float,
+        looks: float = 1.0,
+        halo: int,
+    ) -> np.ndarray:
+        torch = require_torch()
+        target = select_device(device)
+        dtype = autocast_dtype(precision, target)
+        stride = self.spec.stride_px
+        size = subtile_px or _DEFAULT_SUBTILE[target.type]
+        size = max(stride, size // stride * stride)
+        batch = batch_size or _DEFAULT_BATCH[target.type]
+        network = load_network(self.spec, self.weights, target, self.config)
+        median = float(scene_median) if scene_median and np.isfinite(scene_median) and scene_median > 0 else 1.0
+
+        valid = np.isfinite(block)
+        normalised = np.where(valid, np.maximum(block, median * _FLOOR), median) / median
+        x = np.log(normalised).astype(np.float32)
+        height, width = block.shape
+        core_h, core_w = height - 2 * halo, width - 2 * halo
+        out = np.full(block.shape, np.nan, dtype=np.float32)
+        if core_h <= 0 or core_w <= 0:
+            return out
+        # Sub-tiles as large as the core they cover (rounded up to the stride), plus the halo;
+        # those of equal shape share batches.
+        tiles_by_shape: dict[tuple[int, int], list[tuple[int, int, int, int]]] = {}
+        for r, c in _subtiles(core_h, core_w, size):
+            h, w = min(size, core_h - r), min(size, core_w - c)
+            shape = (-(-h // stride) * stride + 2 * halo, -(-w // stride) * stride + 2 * halo)
+            tiles_by_shape.setdefault(shape, []).append((r, c, h, w))
+        lock = _DEVICE_LOCKS.setdefault(str(target), threading.Lock())
+        for (extent_h, extent_w), members in tiles_by_shape.items():
+            for start in range(0, len(members), batch):
+                group = members[start : start + batch]
+                tiles = np.zeros((len(group), 1, extent_h, extent_w), dtype=np.float32)  # 0 = the scene median
+                for i, (r, c, _, _) in enumerate(group):
+                    piece = x[r : r + extent_h, c : c + extent_w]
+                    tiles[i, 0, : piece.shape[0], : piece.shape[1]] = piece
+                with lock, torch.inference_mode():
+                    inputs = torch.from_numpy(tiles).to(target)
+                    with torch.autocast(device_type=target.type, dtype=dtype, enabled=dtype is not None):
+                        raw = network.body(inputs)
+                    estimate = network.finish(raw, inputs, float(looks)).float().cpu().numpy()
+                for i, (r, c, h, w) in enumerate(group):
+                    out[halo + r : halo + r + h, halo + c : halo + c + w] = estimate[i, 0, halo : halo + h, halo : halo + w]
+        out *= median
+        out[~valid] = np.nan
+        return out

@@ -1,0 +1,120 @@
+"""How a network becomes a method: ``ModelSpec`` declares it; ``model_method`` builds the
+registry entry (or an unregistered one bound to given weights, for tests and training)."""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.filters._common import LOOKS
+from engine.methods import Method, Parameter, register_method
+from engine.models._torch import INSTALL_HINT, torch_available
+from engine.models._weights import Weights, load_card, weights_path
+from engine.scene_statistics import intensity_quantile
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A network architecture as a despeckling method.
+
+    ``network`` is ``"module:Class"`` and ``config`` that class's configuration dataclass
+    (``"module:ConfigClass"``), both imported only when the model runs (torch is optional).
+    ``halo_px`` is the declared reach; the model card of shipped weights records the reach
+    measured for them, which wins. ``stride_px`` is the network's total downsampling: tiles
+    start at multiples of it in scene coordinates.
+    """
+
+    name: str
+    title: str
+    network: str
+    config: str
+    halo_px: int
+    description: str
+    references: tuple[str, ...] = ()
+    stride_px: int = 1
+    needs_gpu: bool = False
+    preferred_chunk_px: int = 1024
+    uses_looks: bool = False
+    config_overrides: Mapping[str, Any] = field(default_factory=dict)
+
+    def build(self, overrides: Mapping[str, Any] | None = None) -> Any:
+        module, cls = self.network.split(":")
+        cfg_module, cfg_cls = self.config.split(":")
+        config_type = getattr(importlib.import_module(cfg_module), cfg_cls)
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in {**self.config_overrides, **(overrides or {})}.items()}
+        return getattr(importlib.import_module(module), cls)(config_type(**values))
+
+
+DEVICE = Parameter("device", str, "auto", "where to run: auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
+PRECISION = Parameter(
+    "precision", str, "auto", "arithmetic: auto (bf16 on GPUs that have it, else fp32), fp32, bf16 or fp16 (GPU)",
+    choices=("auto", "fp32", "bf16", "fp16"),
+)
+BATCH_SIZE = Parameter("batch_size", int, 0, "sub-tiles per forward pass; 0 chooses by device", minimum=0, maximum=1024)
+SUBTILE_PX = Parameter("subtile_px", int, 0, "sub-tile size in pixels; 0 chooses by device", minimum=0, maximum=8192)
+SCENE_MEDIAN = Parameter(
+    "scene_median", float, None,
+    "median intensity used to normalise the input (default: computed over the scene)", minimum=0.0,
+)
+
+
+def round_up(value: int, multiple: int) -> int:
+    return int(math.ceil(value / multiple) * multiple)
+
+
+def declared_halo(spec: ModelSpec, card: Mapping[str, Any] | None) -> int:
+    halo = int(card["halo_px"]) if card and "halo_px" in card else spec.halo_px
+    return round_up(halo, spec.stride_px)
+
+
+def _scene_statistics(intensity: Any, params: Mapping[str, Any]) -> dict[str, Any]:
+    if params.get("scene_median") is not None:
+        return {}
+    return {"scene_median": intensity_quantile(intensity, 0.5)}
+
+
+def model_method(spec: ModelSpec, weights: Weights | None = None, *, card: Mapping[str, Any] | None = None) -> Method:
+    """The :class:`Method` running ``spec``: with the shipped weights (registered), or with the
+    given ``weights`` (for tests, training and evaluation of checkpoints)."""
+    from engine.models._runtime import ModelKernel
+
+    shipped = weights is None
+    if shipped:
+        card = load_card(spec.name)
+    halo = declared_halo(spec, card)
+
+    def availability() -> str | None:
+        if not torch_available():
+            return INSTALL_HINT
+        if shipped and load_card(spec.name) is None:
+            return f"no trained weights are installed ({weights_path(spec.name).name} and its model card)"
+        return None
+
+    parameters = [DEVICE, PRECISION, BATCH_SIZE, SUBTILE_PX, SCENE_MEDIAN]
+    if spec.uses_looks:
+        parameters.insert(0, LOOKS)
+    return Method(
+        name=spec.name,
+        title=spec.title,
+        kind="model",
+        domain="intensity",
+        kernel=ModelKernel(spec, weights or Weights.shipped(spec.name), card.get("architecture_config") if card else None),
+        halo=lambda params, _halo=halo: _halo,
+        parameters=tuple(parameters),
+        description=spec.description,
+        references=spec.references,
+        scene_statistics=_scene_statistics,
+        preferred_chunk_px=spec.preferred_chunk_px,
+        needs_gpu=spec.needs_gpu,
+        availability=availability,
+        alignment_px=spec.stride_px,
+        wants_halo=True,
+    )
+
+
+def register_model(spec: ModelSpec) -> ModelSpec:
+    register_method(model_method(spec))
+    return spec

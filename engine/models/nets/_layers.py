@@ -1,0 +1,83 @@
+"""Building blocks shared by the networks. Every one of them is local: its output at a pixel
+depends on a bounded neighbourhood, so tiled inference equals whole-image inference."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class LayerNorm2d(nn.Module):
+    """Layer normalisation over channels at each pixel (local, unlike batch or instance norm)."""
+
+    def __init__(self, channels: int, eps: float = 1e-6) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mean = x.mean(1, keepdim=True)
+        var = (x - mean).pow(2).mean(1, keepdim=True)
+        x = (x - mean) / torch.sqrt(var + self.eps)
+        return x * self.weight[:, None, None] + self.bias[:, None, None]
+
+
+class SimpleGate(nn.Module):
+    """NAFNet's gate: split the channels in two halves and multiply them."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a, b = x.chunk(2, dim=1)
+        return a * b
+
+
+def local_mean(x: torch.Tensor, window: int) -> torch.Tensor:
+    """Mean over a ``window`` x ``window`` neighbourhood, counting only pixels inside the tensor.
+
+    Replaces global average pooling: the statistic a pixel sees is that of its surroundings,
+    not of whatever tile or image it happens to be processed in.
+    """
+    return F.avg_pool2d(x, window, stride=1, padding=window // 2, count_include_pad=False)
+
+
+class LocalChannelAttention(nn.Module):
+    """NAFNet's simplified channel attention with the global average pool made local."""
+
+    def __init__(self, channels: int, window: int) -> None:
+        super().__init__()
+        self.window = window
+        self.project = nn.Conv2d(channels, channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.project(local_mean(x, self.window))
+
+
+class NAFBlock(nn.Module):
+    """NAFNet block (layer norm, gated depthwise conv, channel attention, gated FFN), local,
+    with optional FiLM modulation by a speckle-aware representation (scale, shift)."""
+
+    def __init__(self, channels: int, attention_window: int) -> None:
+        super().__init__()
+        c = channels
+        self.norm1 = LayerNorm2d(c)
+        self.expand = nn.Conv2d(c, 2 * c, 1)
+        self.depthwise = nn.Conv2d(2 * c, 2 * c, 3, padding=1, groups=2 * c)
+        self.gate = SimpleGate()
+        self.attention = LocalChannelAttention(c, attention_window)
+        self.reduce = nn.Conv2d(c, c, 1)
+        self.norm2 = LayerNorm2d(c)
+        self.ffn_expand = nn.Conv2d(c, 2 * c, 1)
+        self.ffn_reduce = nn.Conv2d(c, c, 1)
+        self.beta = nn.Parameter(torch.zeros(1, c, 1, 1))
+        self.gamma = nn.Parameter(torch.zeros(1, c, 1, 1))
+
+    def forward(self, x: torch.Tensor, film: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        y = self.norm1(x)
+        if film is not None:
+            scale, shift = film
+            y = y * (1 + scale) + shift
+        y = self.reduce(self.attention(self.gate(self.depthwise(self.expand(y)))))
+        x = x + y * self.beta
+        y = self.ffn_reduce(self.gate(self.ffn_expand(self.norm2(x))))
+        return x + y * self.gamma

@@ -1,0 +1,147 @@
+"""Typed training configurations, read from YAML and checked: an unknown or misspelt key is an
+error naming the valid ones, not a setting silently ignored."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+import yaml
+
+from engine.exceptions import ParameterError
+
+REPO = Path(__file__).resolve().parents[1]
+TRAINERS = ("supervised", "contrastive", "blindspot")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Training patches.
+
+    kind: ``synthetic`` (pseudo-clean references times simulated speckle), ``slc`` (real complex
+    SAR, self-supervised: intensity |z|^2, point targets kept out of the loss) or ``bmode``
+    (ultrasound images, self-supervised).
+    sources: files or glob patterns, relative to ``data_root``.
+    """
+
+    kind: str = "synthetic"
+    sources: tuple[str, ...] = ("sar/clean/*.png",)
+    patch_px: int = 64
+    batch_size: int = 16
+    looks: tuple[float, ...] = (1.0,)
+    correlated: bool = False
+    point_target_factor: float = 50.0
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    optimizer: str = "adamw"
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-4
+    warmup_iterations: int = 100
+    clip_grad_norm: float = 1.0
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """``gradient_weight``: Sobel-gradient MSE next to the L1 loss; ``temperature``: NT-Xent;
+    ``contrastive_weight``: NT-Xent in the joint phase; ``tv_weight``: total variation with the
+    blind-spot likelihood; ``hide_vertical``: blind spot also over the pixels above and below."""
+
+    gradient_weight: float = 0.1
+    temperature: float = 0.1
+    contrastive_weight: float = 0.1
+    tv_weight: float = 0.0
+    hide_vertical: bool = False
+
+
+@dataclass(frozen=True)
+class PhaseConfig:
+    """One phase of a schedule: what it trains (``contrastive-clean``, ``contrastive-noisy``,
+    ``joint`` or ``despeckle``) for how many iterations."""
+
+    name: str
+    iterations: int
+
+
+@dataclass(frozen=True)
+class ValidationConfig:
+    every: int = 500
+    pairs: str | None = "sar/pairs"
+    slc: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    model: str
+    trainer: str = "supervised"
+    phases: tuple[PhaseConfig, ...] = (PhaseConfig("despeckle", 1000),)
+    architecture: dict[str, Any] = field(default_factory=dict)
+    data: DataConfig = DataConfig()
+    optim: OptimConfig = OptimConfig()
+    loss: LossConfig = LossConfig()
+    validation: ValidationConfig = ValidationConfig()
+    seed: int = 0
+    device: str = "auto"
+    threads: int = 0
+    log_every: int = 50
+    checkpoint_every: int = 500
+    output: str = "runs/{model}"
+    data_root: str = "../shared/data"
+    export: bool = True
+    export_dir: str = ""
+    source: str = ""
+
+    @property
+    def iterations(self) -> int:
+        return sum(p.iterations for p in self.phases)
+
+    def output_dir(self) -> Path:
+        path = Path(self.output.format(model=self.model))
+        return path if path.is_absolute() else REPO / path
+
+    def data_dir(self) -> Path:
+        root = Path(os.environ.get("DESPECKLE_DATA", self.data_root))
+        return root if root.is_absolute() else (REPO / root).resolve()
+
+
+def _build(cls: type, values: Any, where: str) -> Any:
+    if not isinstance(values, dict):
+        raise ParameterError(f"{where} must be a mapping, got {type(values).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ParameterError(f"unknown key(s) {', '.join(unknown)} in {where}; valid keys: {', '.join(fields)}")
+    hints = get_type_hints(cls)
+    kwargs = {}
+    for name, value in values.items():
+        hint = hints[name]
+        if dataclasses.is_dataclass(hint):
+            value = _build(hint, value, f"{where}.{name}")
+        elif name == "phases":
+            value = tuple(_build(PhaseConfig, v, f"{where}.phases[{i}]") for i, v in enumerate(value))
+        elif isinstance(value, list):
+            value = tuple(value)
+        kwargs[name] = value
+    return cls(**kwargs)
+
+
+def load_config(path: str | Path, **overrides: Any) -> TrainConfig:
+    """Read and check a YAML training configuration; ``overrides`` replace top-level keys."""
+    path = Path(path)
+    try:
+        values = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise ParameterError(f"cannot read the training configuration {path}: {error}") from None
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    config = _build(TrainConfig, {**values, "source": str(path)}, path.name)
+    if config.trainer not in TRAINERS:
+        raise ParameterError(f"trainer must be one of {', '.join(TRAINERS)}, got {config.trainer!r}")
+    from engine.models import SPECS
+
+    if config.model not in SPECS:
+        raise ParameterError(f"unknown model {config.model!r}; models: {', '.join(SPECS)}")
+    return config

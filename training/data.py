@@ -1,0 +1,122 @@
+"""Training patches, drawn reproducibly from one seeded generator.
+
+Images are small (a few MB each) and loaded once; patches are random crops with one of the
+eight flips/transposes. For synthetic training the speckle is drawn per patch, L-look Gamma or
+correlated through a SAR transfer function. Everything is float32 intensity.
+"""
+
+from __future__ import annotations
+
+import glob
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from engine.exceptions import InputError
+from engine.synthetic import correlated_speckle, speckle
+from training.config import DataConfig
+
+
+def load_intensity(path: Path) -> np.ndarray:
+    """An image as intensity: PNG/JPEG/BMP values are amplitude (squared); .npy real arrays are
+    amplitude too; (H, W, 2) real/imaginary or complex .npy arrays are SLC (|z|^2)."""
+    if path.suffix.lower() == ".npy":
+        array = np.load(path)
+        if np.iscomplexobj(array):
+            return (np.abs(array) ** 2).astype(np.float32)
+        if array.ndim == 3 and array.shape[-1] == 2:
+            return (array[..., 0].astype(np.float64) ** 2 + array[..., 1].astype(np.float64) ** 2).astype(np.float32)
+        return (array.astype(np.float64) ** 2).astype(np.float32)
+    if path.suffix.lower() == ".slc":
+        raise InputError(f"{path}: raw .slc files need their shape; use the SLC readers of the engine")
+    with Image.open(path) as image:
+        values = np.asarray(image.convert("L"), dtype=np.float64)
+    return (values**2).astype(np.float32)
+
+
+def resolve_sources(root: Path, patterns: tuple[str, ...]) -> list[Path]:
+    paths: list[Path] = []
+    for pattern in patterns:
+        found = sorted(Path(p) for p in glob.glob(str(root / pattern)))
+        if not found:
+            raise InputError(f"no training data matches {root / pattern}")
+        paths += found
+    return paths
+
+
+def dihedral(patch: np.ndarray, k: int) -> np.ndarray:
+    """One of the eight rotations/flips of a square patch."""
+    out = np.rot90(patch, k % 4)
+    return np.ascontiguousarray(out.T if k >= 4 else out)
+
+
+@dataclass
+class Batch:
+    """noisy: (N, 1, P, P) intensity; clean: the same without speckle (None if self-supervised);
+    looks: per patch; weight: 1 where the loss applies (0 on point targets)."""
+
+    noisy: np.ndarray
+    clean: np.ndarray | None
+    looks: np.ndarray
+    weight: np.ndarray
+
+
+class PatchSampler:
+    """Draws batches of patches from the configured images, deterministically from ``rng``."""
+
+    def __init__(self, config: DataConfig, root: Path, rng: np.random.Generator) -> None:
+        self.config = config
+        self.rng = rng
+        self.images = [load_intensity(p) for p in resolve_sources(root, config.sources)]
+        size = config.patch_px
+        small = [i for i, image in enumerate(self.images) if min(image.shape) < size]
+        if small:
+            # Images smaller than a patch (Sentinel-1 chips) are padded by reflection.
+            for i in small:
+                image = self.images[i]
+                pad = [(0, max(0, size - image.shape[0])), (0, max(0, size - image.shape[1]))]
+                self.images[i] = np.pad(image, pad, mode="reflect")
+        areas = np.array([image.size for image in self.images], dtype=np.float64)
+        self.weights = areas / areas.sum()
+
+    def crop(self, size: int) -> np.ndarray:
+        image = self.images[self.rng.choice(len(self.images), p=self.weights)]
+        r = self.rng.integers(0, image.shape[0] - size + 1)
+        c = self.rng.integers(0, image.shape[1] - size + 1)
+        return dihedral(image[r : r + size, c : c + size], int(self.rng.integers(0, 8)))
+
+    def speckle(self, shape: tuple[int, int], looks: float) -> np.ndarray:
+        if self.config.correlated:
+            return correlated_speckle(shape, int(looks), self.rng)
+        return speckle(shape, looks, self.rng)
+
+    def batch(self, size: int | None = None, crops: int = 1) -> Batch:
+        """A batch; with ``crops`` = 2, consecutive patch pairs come from one region (two crops)."""
+        cfg = self.config
+        p = size or cfg.patch_px
+        n = cfg.batch_size
+        noisy = np.empty((n, 1, p, p), np.float32)
+        clean = np.empty((n, 1, p, p), np.float32)
+        looks = np.empty(n, np.float32)
+        for i in range(0, n, crops):
+            region = self.crop(2 * p if crops == 2 else p)
+            for j in range(crops):
+                if i + j >= n:
+                    break
+                if crops == 2:
+                    r, c = self.rng.integers(0, p + 1, size=2)
+                    patch = region[r : r + p, c : c + p]
+                else:
+                    patch = region
+                looks[i + j] = cfg.looks[int(self.rng.integers(0, len(cfg.looks)))]
+                clean[i + j, 0] = np.maximum(patch, 1.0)  # 8-bit references hold exact zeros
+                noisy[i + j, 0] = clean[i + j, 0] * self.speckle((p, p), float(looks[i + j])) if cfg.kind == "synthetic" else clean[i + j, 0]
+        self_supervised = cfg.kind != "synthetic"
+        weight = np.ones_like(noisy)
+        if self_supervised:
+            # Point targets (far above the patch median) follow no speckle model: no loss there.
+            medians = np.median(noisy, axis=(1, 2, 3), keepdims=True)
+            weight[noisy >= cfg.point_target_factor * medians] = 0.0
+        return Batch(noisy=noisy, clean=None if self_supervised else clean, looks=looks, weight=weight)

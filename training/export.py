@@ -1,0 +1,94 @@
+"""Export trained weights into the engine: fp16 safetensors (when fp16 changes nothing that
+matters) and the JSON model card that says how they came to be."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import save_file
+
+from engine._version import __version__
+from engine.models import SPECS, measure_halo
+from engine.models._weights import WEIGHTS_DIR, sha256
+from training.config import TrainConfig
+
+#: fp16 weights are shipped when they change the output by less than this (relative, max).
+FP16_TOLERANCE = 1e-2
+
+
+def _hardware(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    cpu = platform.processor() or "CPU"
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{cpu}, {os.cpu_count()} logical cores"
+
+
+def fp16_difference(network: Any, size: int = 128) -> float:
+    """Largest relative change of the output when the weights are rounded to fp16."""
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy(np.log(rng.gamma(1.0, 1.0, (1, 1, size, size))).astype(np.float32))
+    rounded = {k: v.half().float() for k, v in network.state_dict().items()}
+    original = {k: v.clone() for k, v in network.state_dict().items()}
+    with torch.no_grad():
+        reference = network(x)
+        network.load_state_dict(rounded)
+        changed = network(x)
+        network.load_state_dict(original)
+    return float(((changed - reference).abs() / reference.abs().clamp_min(1e-6)).max())
+
+
+def export_weights(network: Any, config: TrainConfig, summary: dict[str, Any], device: torch.device) -> Path:
+    spec = SPECS[config.model]
+    folder = Path(config.export_dir) if config.export_dir else WEIGHTS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    network = network.float().cpu().eval()
+    difference = fp16_difference(network, size=max(128, 4 * spec.stride_px))
+    half = difference < FP16_TOLERANCE
+    tensors = {k: (v.half() if half and v.is_floating_point() else v).contiguous() for k, v in network.state_dict().items()}
+    weights = folder / f"{spec.name}.safetensors"
+    temporary = weights.with_suffix(".partial")
+    save_file(tensors, str(temporary))
+    os.replace(temporary, weights)
+    halo = measure_halo(network, stride=spec.stride_px, size_px=768 if spec.stride_px > 1 else 192)
+    card = {
+        "name": spec.name,
+        "title": spec.title,
+        "architecture": spec.network,
+        "architecture_config": dict(config.architecture),
+        "parameters": int(sum(p.numel() for p in network.parameters())),
+        "domain": "intensity",
+        "normalisation": "input log(I / scene median intensity), nodata and outside the scene set to 0; output * scene median",
+        "halo_px": halo,
+        "halo_threshold": "influence below 1e-6 of the strongest (gradient of one output pixel)",
+        "stride_px": spec.stride_px,
+        "weights_dtype": "float16" if half else "float32",
+        "fp16_max_relative_difference": difference,
+        "sha256": sha256(weights),
+        "training": {
+            "config": os.path.relpath(config.source, Path(__file__).resolve().parents[1]) if config.source else None,
+            "trainer": config.trainer,
+            "phases": [{"name": p.name, "iterations": p.iterations} for p in config.phases],
+            "data": {"kind": config.data.kind, "sources": list(config.data.sources), "looks": list(config.data.looks),
+                     "correlated_speckle": config.data.correlated, "patch_px": config.data.patch_px, "batch_size": config.data.batch_size},
+            "hardware": _hardware(device),
+            "duration_s": round(summary["elapsed_s"], 1),
+            "iterations": summary["iteration"],
+            "final_loss": summary.get("loss"),
+            "engine_version": __version__,
+            "torch_version": torch.__version__,
+            "command": f"despeckle train {config.source}" if config.source else None,
+        },
+        "metrics": summary.get("validation", {}),
+    }
+    (folder / f"{spec.name}.json").write_text(json.dumps(card, indent=2) + "\n")
+    return weights
