@@ -10,6 +10,7 @@ SUITES = {
     "filters-vs-otb": "benchmarks.filters_vs_otb",
     "memory": "benchmarks.memory",
     "distributed": "benchmarks.distributed",
+    "decorrelation": "benchmarks.decorrelation",
 }
 
 

@@ -166,6 +166,7 @@ def despeckle(
     domain: str | None = None,
     looks: float | None = None,
     output_domain: str | None = None,
+    decorrelate: bool | None = None,
     **parameters: Any,
 ) -> xr.DataArray:
     """Despeckle a scene with any registered method.
@@ -184,6 +185,10 @@ def despeckle(
         Number of looks of ``data`` if its attributes do not say (default 1).
     output_domain
         Domain of the result; default the input's (``intensity`` for complex input).
+    decorrelate
+        Complex input only: whiten the speckle first (:func:`engine.slc.decorrelate`, which
+        estimates the SAR spectrum in a first pass). Default: when the method needs uncorrelated
+        speckle (blind-spot models).
     **parameters
         The method's parameters (``despeckle methods`` lists them).
 
@@ -205,6 +210,14 @@ def despeckle(
     scene = as_scene(data, domain=domain, looks=looks)
     chosen: Method = method if isinstance(method, Method) else get_method(method or get_option("default_method"))
     chosen.require_available()
+    if decorrelate is None:
+        decorrelate = chosen.wants_decorrelated and scene.attrs["domain"] == "complex"
+    if decorrelate:
+        from engine.slc import decorrelate as whiten
+
+        if scene.attrs["domain"] != "complex":
+            raise ParameterError("decorrelation needs complex (SLC) input; this scene holds " + scene.attrs["domain"])
+        scene = as_scene(whiten(scene))
     resolved = chosen.resolve(parameters, scene.attrs)
     halo = chosen.halo_px(resolved)
     if halo % chosen.alignment_px:

@@ -7,8 +7,10 @@ runs on each. No home-made job system: this only chooses and drives a dask sched
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -58,13 +60,19 @@ class LocalRunner(Runner):
         self.description = "one thread" if scheduler == "sync" else "local threads"
 
     def compute(self, tasks: Sequence[Any], reporter: Reporter) -> list[Any]:
-        with DaskProgress(reporter):
-            # The scheduler function itself, not its name: given a name, dask imports
-            # dask.distributed (0.3 s) just to look for a default client.
-            kwargs: dict[str, Any] = {"scheduler": dask.local.get_sync if self.scheduler == "sync" else dask.threaded.get}
-            if self.num_workers and self.scheduler == "threads":
-                kwargs["num_workers"] = self.num_workers
-            return list(dask.compute(*tasks, **kwargs))
+        # The scheduler function itself, not its name: given a name, dask imports
+        # dask.distributed (0.3 s) just to look for a default client.
+        if self.scheduler == "sync":
+            with DaskProgress(reporter):
+                return list(dask.compute(*tasks, scheduler=dask.local.get_sync))
+        # Our own pool, so that after a failure or Ctrl-C the blocks still being computed finish
+        # (and see the run is cancelled) before the caller removes the partial output.
+        pool = ThreadPoolExecutor(self.num_workers or os.cpu_count() or 1)
+        try:
+            with DaskProgress(reporter):
+                return list(dask.compute(*tasks, scheduler=dask.threaded.get, pool=pool))
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 class DistributedRunner(Runner):

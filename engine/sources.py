@@ -32,11 +32,19 @@ _open_lock = threading.Lock()
 
 
 @lru_cache(maxsize=32)
-def _lazy(kind: str, path: str, variable: str | None, stamp: tuple[float, int]) -> Any:
+def _lazy(kind: str, path: str, variable: str | None, stamp: tuple[float, int], options: tuple[tuple[str, Any], ...]) -> Any:
     """The lazily indexed (not yet read) array behind a file, opened once per process: an
-    xarray Variable (rasters, Zarr) or a memory map (.npy); slicing reads only that window."""
+    xarray Variable (rasters, Zarr), a memory map (.npy, raw) or an HDF5 dataset; slicing reads
+    only that window."""
+    settings = dict(options)
     if kind == "npy":
         return np.load(path, mmap_mode="r", allow_pickle=False)
+    if kind == "raw":
+        return np.memmap(path, dtype=np.dtype(settings["dtype"]), mode="r", offset=settings["offset"], shape=tuple(settings["shape"]))
+    if kind == "hdf5":
+        import h5py
+
+        return h5py.File(path, "r")[variable]
     if kind == "zarr":
         import xarray as xr
 
@@ -77,6 +85,10 @@ class SceneSource:
     bands: tuple[int, ...] | None = None
     variable: str | None = None
     stamp: tuple[float, int] = field(default=(0.0, 0))
+    #: Kind-specific settings as (name, value) pairs: raw files' dtype, offset and shape;
+    #: ``complex_pairs`` for rasters whose bands hold (real, imaginary) pairs;
+    #: ``reim_last`` for arrays whose last axis holds (real, imaginary).
+    options: tuple[tuple[str, Any], ...] = ()
 
     @classmethod
     def for_file(cls, kind: str, path: str, shape: tuple[int, ...], dtype: Any, **kw: Any) -> SceneSource:
@@ -84,16 +96,24 @@ class SceneSource:
         return cls(kind, str(path), tuple(shape), np.dtype(dtype).str, stamp=(stat.st_mtime, stat.st_size), **kw)
 
     def __dask_tokenize__(self) -> tuple[Any, ...]:
-        return (type(self).__name__, self.kind, self.path, self.shape, self.dtype, self.bands, self.variable, self.stamp)
+        return (type(self).__name__, self.kind, self.path, self.shape, self.dtype, self.bands, self.variable, self.stamp, self.options)
 
     def read(self, index: tuple[slice, ...]) -> np.ndarray:
         """Pixels of ``index`` (one slice per dimension of :attr:`shape`), clipped to the scene."""
         bound_gdal_cache()
         with _open_lock:
-            lazy = _lazy(self.kind, self.path, self.variable, self.stamp)
-        if self.bands is not None:
-            band_slice = index[0]
-            positions = np.asarray(self.bands)[band_slice]
+            lazy = _lazy(self.kind, self.path, self.variable, self.stamp, self.options)
+        settings = dict(self.options)
+        if settings.get("reim_last"):
+            pair = np.asarray(lazy[(*index, slice(None))], dtype=np.float32)
+            data = pair[..., 0] + 1j * pair[..., 1]
+        elif settings.get("complex_pairs"):
+            positions = np.asarray(self.bands if self.bands is not None else range(2 * self.shape[0]))
+            re = positions[0::2][index[0]]
+            pair = np.asarray(lazy[(np.stack([re, re + 1], axis=1).ravel(), *index[1:])], dtype=np.float32)
+            data = pair[0::2] + 1j * pair[1::2]
+        elif self.bands is not None:
+            positions = np.asarray(self.bands)[index[0]]
             contiguous = positions.size and np.all(np.diff(positions) == 1)
             leading: Any = slice(int(positions[0]), int(positions[-1]) + 1) if contiguous else positions
             data = np.asarray(lazy[(leading, *index[1:])])
@@ -126,12 +146,18 @@ def source_of(scene: Any) -> SceneSource | None:
     return source if scene.data.name == scene.encoding.get(SOURCE_NAME_ENCODING) else None
 
 
-def scene_from_source(lazy: Any, source: SceneSource, chunk_px: int) -> Any:
-    """A dask-backed scene: the lazily opened DataArray's coordinates and attributes, its data
-    read block by block from ``source``, which the scene remembers for halo reads."""
+def scene_from_source(source: SceneSource, chunk_px: int, template: Any = None) -> Any:
+    """A dask-backed scene read block by block from ``source``, which it remembers for halo
+    reads. ``template``: a lazily opened DataArray whose coordinates and attributes it keeps;
+    without one the dims are (y, x) or (band, y, x)."""
+    import xarray as xr
+
     chunks = da.core.normalize_chunks((1,) * (len(source.shape) - 2) + (chunk_px, chunk_px), source.shape)
     data = source.to_dask(chunks)
-    scene = lazy.copy(data=data)
+    if template is not None:
+        scene = template.copy(data=data)
+    else:
+        scene = xr.DataArray(data, dims=("y", "x") if data.ndim == 2 else ("band", "y", "x"))
     scene.encoding[SOURCE_ENCODING] = source
     scene.encoding[SOURCE_NAME_ENCODING] = data.name
     return scene

@@ -29,10 +29,12 @@ def _kernel_keywords(parameters: Mapping[str, Any], names: tuple[str, ...], stat
 
 
 def _apply_to_planes(extended: np.ndarray, kernel: Callable[..., np.ndarray], keywords: Mapping[str, Any]) -> np.ndarray:
-    """Run the 2-D kernel on every plane (leading dims: bands) of a block that carries its halo."""
-    out = np.empty(extended.shape, dtype=np.float32)
+    """Run the 2-D kernel on every plane (leading dims: bands) of a block that carries its halo.
+    Real data are handed over as float32, complex data as complex64."""
+    dtype = np.complex64 if np.iscomplexobj(extended) else np.float32
+    out = np.empty(extended.shape, dtype=dtype)
     for index in np.ndindex(extended.shape[:-2]):
-        plane = np.ascontiguousarray(extended[index], dtype=np.float32)
+        plane = np.ascontiguousarray(extended[index], dtype=dtype)
         result = kernel(plane, **keywords)
         if result.shape != plane.shape:
             raise RuntimeError(f"kernel returned shape {result.shape} for a block of shape {plane.shape}")
@@ -89,7 +91,7 @@ def apply_overlapped(
     Parameters
     ----------
     data
-        float32 dask array (..., y, x), NaN where there is no valid pixel.
+        float32 (or complex64) dask array (..., y, x), NaN where there is no valid pixel.
     kernel
         ``kernel(plane, **parameters, **statistics) -> plane`` on padded 2-D float32 planes.
     halo
@@ -139,6 +141,7 @@ def apply_overlapped(
             boundary[data.ndim + axis] = np.nan
     names = tuple(statistics)
     extended = overlap(data, depth=depth, boundary=boundary) if any(depth.values()) else data
+    dtype = np.complex64 if np.issubdtype(data.dtype, np.complexfloating) else np.float32
     result = da.map_blocks(
         _run_kernel,
         extended,
@@ -148,8 +151,8 @@ def apply_overlapped(
         statistic_names=names,
         self_padded=tuple(self_padded),
         halo=halo,
-        dtype=np.float32,
-        meta=np.empty((0,) * data.ndim, dtype=np.float32),
+        dtype=dtype,
+        meta=np.empty((0,) * data.ndim, dtype=dtype),
     )
     if any(depth.values()):
         result = trim_internal(result, depth, boundary=boundary)

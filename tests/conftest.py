@@ -50,6 +50,32 @@ def otb() -> str:
     return path
 
 
+@pytest.fixture(scope="session")
+def sentinel1_products() -> Path:
+    """Real Sentinel-1 SAFE products (real annotation XML, placeholder pixels) from the test data
+    that xarray-sentinel's source distribution ships. Downloaded once from PyPI into .cache/."""
+    from importlib import metadata
+
+    version = metadata.version("xarray-sentinel")
+    folder = ROOT / ".cache" / f"xarray_sentinel-{version}" / "tests" / "data"
+    if not folder.is_dir():
+        import subprocess
+        import tarfile
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            done = subprocess.run(
+                [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary", ":all:", f"xarray-sentinel=={version}", "-d", tmp],
+                capture_output=True, text=True,
+            )
+            archives = list(Path(tmp).glob("*.tar.gz"))
+            require(done.returncode == 0 and bool(archives), f"cannot download the xarray-sentinel sdist from PyPI: {done.stderr[-300:]}")
+            with tarfile.open(archives[0]) as archive:
+                members = [m for m in archive.getmembers() if "/tests/data/" in m.name]
+                archive.extractall(ROOT / ".cache", members=members, filter="data")
+    return folder
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)

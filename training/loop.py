@@ -69,7 +69,7 @@ class _Logs:
             path = folder / name
             if path.exists():  # drop rows written after the checkpoint we resume from
                 rows = list(csv.DictReader(path.open()))
-                kept = [r for r in rows if int(r["iteration"]) < resume_at]
+                kept = [r for r in rows if int(r["iteration"]) <= resume_at]
                 self._rewrite(path, kept)
         try:
             from torch.utils.tensorboard import SummaryWriter

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import numpy as np
 
 from engine.cli._common import print_json
+from engine.cli._run import add_complex_input_options, complex_input_options
 from engine.conventions import DOMAINS
 from engine.exceptions import InputError
-from engine.io import describe_scene, open_scene
+from engine.io import describe_scene, is_sentinel1, open_scene
+from engine.io._sentinel1 import swath_polarisations
 from engine.pipeline import valid_values
 from engine.progress import Reporter
 from engine.speckle import estimate_looks
@@ -22,7 +25,8 @@ def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:
     parser.add_argument("input")
     parser.add_argument("--domain", choices=DOMAINS, help="what the input holds, if its metadata do not say")
     parser.add_argument("--band", type=int, action="append", help="1-based band(s) to describe")
-    parser.add_argument("--variable", help="variable of a Zarr store")
+    parser.add_argument("--variable", help="variable of a Zarr store, or dataset/polarisation of an HDF5 file")
+    add_complex_input_options(parser.add_argument_group("complex (SLC) input"))
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(handler=handle, progress="none")
 
@@ -38,8 +42,12 @@ def looks_estimate(scene: object) -> float | None:
 
 
 def handle(args: argparse.Namespace, reporter: Reporter) -> int:
-    scene = open_scene(args.input, domain=args.domain, bands=args.band, variable=args.variable)
+    path = Path(args.input)
+    scene = open_scene(args.input, domain=args.domain, bands=args.band, variable=args.variable, **complex_input_options(args))
     info = describe_scene(scene)
+    if is_sentinel1(path):
+        info["sentinel1_swaths"] = swath_polarisations(path)
+        info["bursts"] = scene.attrs.get("burst", "all (debursted)")
     try:
         info["looks_estimate"] = looks_estimate(scene)
     except InputError as problem:  # e.g. dB values read as intensity: say so, still describe

@@ -6,15 +6,17 @@ import argparse
 import sys
 from pathlib import Path
 
+from engine._options import get_option
 from engine.cli._common import add_progress_option
 from engine.conventions import DOMAINS
 from engine.exceptions import ParameterError
-from engine.io import open_scene, write_scene
+from engine.io import is_sentinel1, open_scene, sentinel1_bursts, with_product_gcps, write_scene
 from engine.io._write import FORMATS
 from engine.methods import Method, get_method
 from engine.pipeline import despeckle
 from engine.progress import JsonReporter, Reporter
 from engine.scheduling import SCHEDULER_HELP, open_runner
+from engine.slc import decorrelate, despeckle_bursts, multilook
 
 
 def peek_method(argv: list[str]) -> Method | None:
@@ -65,8 +67,13 @@ def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:
         source.add_argument("--looks", type=float, help="number of looks of the input, if its metadata do not say")
     source.add_argument("--band", type=int, action="append", help="1-based band to process (repeatable); default: all")
     source.add_argument("--nodata", type=float, help="nodata value, overriding the file's")
-    source.add_argument("--variable", help="variable to read from a Zarr store with several")
+    source.add_argument("--variable", help="variable of a Zarr store, or dataset/polarisation of an HDF5 file")
     source.add_argument("--chunk-size", type=int, dest="chunk_size", metavar="PX", help="chunk size in pixels (default 1024)")
+    add_complex_input_options(source)
+    slc = parser.add_argument_group("complex (SLC) input")
+    slc.add_argument("--decorrelate", action=argparse.BooleanOptionalAction, default=None,
+                     help="whiten the speckle of complex input first (default: when the method needs it, e.g. speckle2void)")
+    slc.add_argument("--multilook", metavar="AZxRG", help="average intensity over AZ x RG pixels before despeckling (e.g. 1x4)")
     out = parser.add_argument_group("output")
     out.add_argument("--output-domain", choices=[d for d in DOMAINS if d != "complex"], help="domain of the output; default: the input's")
     out.add_argument("--format", choices=FORMATS, help="output format; default from the output name")
@@ -80,20 +87,59 @@ def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:
     parser.set_defaults(handler=handle)
 
 
+def add_complex_input_options(group: argparse._ArgumentGroup) -> None:
+    group.add_argument("--complex-pairs", action="store_true", help="the bands are (real, imaginary) pairs of complex images")
+    group.add_argument("--shape", metavar="ROWSxCOLS", help="raw headerless file: its size")
+    group.add_argument("--dtype", help="raw headerless file: its sample type (complex64, >c8, int16...)")
+    group.add_argument("--header-bytes", type=int, default=0, help="raw headerless file: bytes to skip")
+    group.add_argument("--swath", help="Sentinel-1 SLC: sub-swath (IW1...; default the first)")
+    group.add_argument("--polarisation", help="Sentinel-1 SLC: polarisation (VV...; default the first)")
+    group.add_argument("--burst", type=int, help="Sentinel-1 SLC: process this burst only (0-based; default all, debursted)")
+
+
+def complex_input_options(args: argparse.Namespace) -> dict[str, object]:
+    return {
+        "complex_pairs": args.complex_pairs, "shape": args.shape, "dtype": args.dtype, "header_bytes": args.header_bytes,
+        "swath": args.swath, "polarisation": args.polarisation, "burst": args.burst,
+    }
+
+
+def prepare_slc(scene: object, args: argparse.Namespace) -> object:
+    """Decorrelation and multilooking asked for on the command line (complex input)."""
+    if not args.multilook:
+        return scene
+    try:
+        azimuth, range_ = (int(v) for v in args.multilook.lower().split("x"))
+    except ValueError:
+        raise ParameterError(f"--multilook must be AZxRG, e.g. 1x4, got {args.multilook!r}") from None
+    if args.decorrelate:
+        scene = decorrelate(scene)
+    return multilook(scene, azimuth, range_)
+
+
 def handle(args: argparse.Namespace, reporter: Reporter) -> int:
     method = get_method(args.method) if args.method else peek_method([])
     assert method is not None
-    parameters = {p.name: getattr(args, f"param_{p.name}", None) for p in method.parameters}
-    scene = open_scene(
-        args.input,
-        chunk_px=args.chunk_size,
-        domain=args.domain,
-        looks=getattr(args, "looks", None),
-        bands=args.band,
-        variable=args.variable,
-        nodata=args.nodata,
-    )
-    result = despeckle(scene, method.name, output_domain=args.output_domain, **{k: v for k, v in parameters.items() if v is not None})
+    parameters = {k: v for k, v in ((p.name, getattr(args, f"param_{p.name}", None)) for p in method.parameters) if v is not None}
+    options = complex_input_options(args)
+    path = Path(args.input)
+    if is_sentinel1(path) and args.burst is None:
+        # TOPS: every burst on its own (its own spectrum for decorrelation), then debursted.
+        bursts = sentinel1_bursts(path, swath=args.swath, polarisation=args.polarisation, bursts=None, chunk_px=args.chunk_size or get_option("chunk_size_px"))
+        result = with_product_gcps(path, despeckle_bursts(
+            [prepare_slc(b, args) for b in bursts], method.name, output_domain=args.output_domain,
+            decorrelate=False if args.multilook else args.decorrelate, **parameters,
+        ))
+        scene = bursts[0]
+    else:
+        scene = open_scene(
+            args.input, chunk_px=args.chunk_size, domain=args.domain, looks=getattr(args, "looks", None),
+            bands=args.band, variable=args.variable, nodata=args.nodata, **options,
+        )
+        result = despeckle(
+            prepare_slc(scene, args), method.name, output_domain=args.output_domain,
+            decorrelate=False if args.multilook else args.decorrelate, **parameters,
+        )
     source = Path(args.input).resolve()
     manifest = {
         "input": str(source),
@@ -104,6 +150,7 @@ def handle(args: argparse.Namespace, reporter: Reporter) -> int:
         "domain": scene.attrs["domain"],
         "output_domain": result.attrs["domain"],
         "bands": args.band,
+        "slc": [args.decorrelate, args.multilook, args.swath, args.polarisation, args.burst],
     }
     with open_runner(args.scheduler, num_workers=args.workers) as runner:
         written = write_scene(

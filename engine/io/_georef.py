@@ -81,7 +81,7 @@ def output_tags(scene: xr.DataArray, statistics: Mapping[str, float] | None = No
     if "looks" in scene.attrs:
         tags[LOOKS_TAG] = str(scene.attrs["looks"])
     for key, value in scene.attrs.items():
-        if key.startswith("despeckle_") or key == "input_looks":
+        if key.startswith("despeckle_") or key in ("input_looks", "decorrelation"):
             tags[TAG_PREFIX + key.removeprefix("despeckle_").upper()] = str(value)
     if statistics:
         tags[TAG_PREFIX + "STATISTICS"] = json.dumps({k: float(v) for k, v in statistics.items()})

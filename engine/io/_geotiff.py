@@ -57,7 +57,7 @@ def check_complete(path: Path) -> None:
                     )
 
 
-def open_raster(path: Path, *, chunk_px: int, bands: list[int] | None) -> xr.DataArray:
+def open_raster(path: Path, *, chunk_px: int, bands: list[int] | None, complex_pairs: bool = False) -> xr.DataArray:
     """Open any GDAL raster lazily as a dask-backed (band, y, x) DataArray."""
     try:
         with warnings.catch_warnings():
@@ -72,11 +72,8 @@ def open_raster(path: Path, *, chunk_px: int, bands: list[int] | None) -> xr.Dat
     if len(dtypes) > 1:
         raise UnsupportedDtypeError(f"{path} mixes band data types {sorted(dtypes)}; convert it to one type first")
     dtype = dtypes.pop()
-    if dtype.startswith("complex_int"):
-        raise UnsupportedDtypeError(
-            f"{path} holds {dtype} (GDAL CInt) values, which this reader cannot decode; "
-            "convert to CFloat32 first (gdal_translate -ot CFloat32)"
-        )
+    if complex_pairs and (count % 2 or np.dtype(dtype.replace("complex_int16", "complex64")).kind == "c"):
+        raise InputError(f"{path} has {count} {dtype} bands; complex pairs need an even number of real bands (re, im, re, im...)")
     if bands is not None:
         wrong = [b for b in bands if not 1 <= b <= count]
         if wrong:
@@ -92,8 +89,16 @@ def open_raster(path: Path, *, chunk_px: int, bands: list[int] | None) -> xr.Dat
         lazy = lazy.isel(band=list(positions))
         descriptions = tuple(descriptions[p] for p in positions)
     lazy.attrs["band_names"] = descriptions
+    if complex_pairs:
+        # (re, im) band pairs become one complex band each; GDAL's CInt16 reads as complex64.
+        pairs = lazy.shape[0] // 2
+        template = lazy.isel(band=slice(0, pairs)).astype(np.complex64)
+        template = template.assign_coords(band=np.arange(1, pairs + 1))
+        template.attrs["band_names"] = tuple(descriptions[0::2])
+        source = SceneSource.for_file("raster", str(path), template.shape, np.complex64, bands=positions, options=(("complex_pairs", True),))
+        return scene_from_source(source, chunk_px, template=template)
     source = SceneSource.for_file("raster", str(path), lazy.shape, lazy.dtype, bands=positions)
-    return scene_from_source(lazy, source, chunk_px)
+    return scene_from_source(source, chunk_px, template=lazy)
 
 
 def _predictor(dtype: np.dtype[Any]) -> int:

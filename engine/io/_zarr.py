@@ -46,7 +46,7 @@ def open_zarr_scene(path: Path, *, chunk_px: int, variable: str | None) -> xr.Da
         raise InputError(f"{path} has no variable {variable!r}; it has {', '.join(map(str, ds.data_vars))}")
     lazy = ds[variable]
     source = SceneSource.for_file("zarr", str(path), lazy.shape, lazy.dtype, variable=variable)
-    return scene_from_source(lazy, source, chunk_px)
+    return scene_from_source(source, chunk_px, template=lazy)
 
 
 def _state_dir(store: Path) -> Path:

@@ -71,6 +71,9 @@ class Method:
         total stride of a network that downsamples, so every tile sees the same pixel grid.
     wants_halo
         The kernel receives ``halo=`` (the pixels of context around its block's core).
+    wants_decorrelated
+        The method assumes spatially uncorrelated speckle (blind-spot networks): complex input is
+        decorrelated first unless the caller says otherwise.
     """
 
     name: str
@@ -88,6 +91,7 @@ class Method:
     availability: Callable[[], str | None] = field(default=_always_available)
     alignment_px: int = 1
     wants_halo: bool = False
+    wants_decorrelated: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in ("filter", "model"):

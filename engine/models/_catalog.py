@@ -42,6 +42,7 @@ SPECKLE2VOID = register_model(
         ),
         needs_gpu=True,
         uses_looks=True,
+        decorrelated_input=True,
     )
 )
 

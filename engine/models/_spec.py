@@ -38,6 +38,7 @@ class ModelSpec:
     needs_gpu: bool = False
     preferred_chunk_px: int = 1024
     uses_looks: bool = False
+    decorrelated_input: bool = False
     config_overrides: Mapping[str, Any] = field(default_factory=dict)
 
     def build(self, overrides: Mapping[str, Any] | None = None) -> Any:
@@ -112,6 +113,7 @@ def model_method(spec: ModelSpec, weights: Weights | None = None, *, card: Mappi
         availability=availability,
         alignment_px=spec.stride_px,
         wants_halo=True,
+        wants_decorrelated=spec.decorrelated_input,
     )
 
 

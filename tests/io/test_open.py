@@ -125,7 +125,7 @@ def test_open_scene__truncated_npy(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("make, match", [
     (lambda p: p / "missing.tif", "does not exist"),
-    (lambda p: (p / "folder").mkdir() or p / "folder", "not a Zarr store"),
+    (lambda p: (p / "folder").mkdir() or p / "folder", "neither a Zarr store nor a Sentinel-1 SAFE product"),
 ])
 def test_open_scene__paths_that_are_not_scenes(tmp_path: Path, make, match: str) -> None:
     with pytest.raises(InputError, match=match):

@@ -1,0 +1,249 @@
+"""Speckle decorrelation of SLC data (the preprocessing self-supervised blind-spot models need).
+
+1. Estimate the spectral response per axis (``estimate_spectrum``: one pass over the scene).
+2. Point targets (intensity >= ``point_target_factor`` x the scene median) are replaced by
+   circular Gaussian samples, so their sidelobes are not whitened into artefacts. The samples
+   are derived from each target's own value, so the result does not depend on the tiling.
+3. Whiten inside the band with the separable FIR filter (tile by tile, with a halo of half its
+   length), scaled to keep the mean intensity.
+4. Put the point targets back exactly as they were.
+
+A filter that keeps the pixel grid cannot create samples the band does not hold. With a band
+covering a fraction b of the spectrum, the residual lag-1 intensity correlation after perfect
+whitening is about sinc(b)^2: 0.03 at b = 0.85 (typical oversampling), 0.16 at b = 0.68.
+For TOPS bursts the azimuth spectrum also drifts along the burst, which the average
+over the burst only approximates.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from typing import Any
+
+import dask
+import dask.array as da
+import numpy as np
+import xarray as xr
+
+from engine.exceptions import InputError
+from engine.pipeline import nodata_of
+from engine.scene_statistics import intensity_quantile
+from engine.slc._spectrum import SEGMENT_PX, AxisResponse, fit_response, periodograms, whitening_kernel
+from engine.tiling import apply_overlapped
+
+POINT_TARGET_FACTOR = 50.0
+TAPS = 63
+
+
+@dataclass(frozen=True)
+class SpectralModel:
+    """Per-axis responses, the scene's median intensity, and the measured power gain of the
+    whitening filters (applied to this scene), which the filters are divided by."""
+
+    azimuth: AxisResponse
+    range: AxisResponse
+    median_intensity: float
+    power_gain: float = 1.0
+    taps: int = 63
+
+    def kernels(self) -> tuple[np.ndarray, np.ndarray]:
+        scale = 1.0 / np.sqrt(self.power_gain)
+        return whitening_kernel(self.azimuth, taps=self.taps) * scale, whitening_kernel(self.range, taps=self.taps)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            axis: {"band_fraction": round(r.fraction, 4), "band_centre": round(r.centre, 4)}
+            for axis, r in (("azimuth", self.azimuth), ("range", self.range))
+        } | {"median_intensity": self.median_intensity, "power_gain": self.power_gain}
+
+
+def _valid_complex(scene: xr.DataArray) -> da.Array:
+    if not np.issubdtype(scene.dtype, np.complexfloating):
+        raise InputError(f"decorrelation needs complex (SLC) data, got {scene.dtype}; it cannot undo the detection of intensity")
+    if scene.ndim != 2:
+        raise InputError(f"decorrelation works on one (y, x) image at a time, got dims {scene.dims}")
+    data = scene.data if isinstance(scene.data, da.Array) else da.from_array(scene.data, chunks=-1)
+    data = data.astype(np.complex64)
+    nodata = nodata_of(scene)
+    if nodata is not None:
+        data = da.where(data == nodata, np.complex64(np.nan), data)
+    return data
+
+
+def _segment_periodograms(block: np.ndarray, median: float, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    from scipy import ndimage
+
+    z = np.where(np.isfinite(block), block, 0).astype(np.complex128)
+    intensity = np.abs(z) ** 2
+    z[intensity >= threshold] = np.sqrt(median)  # a target's energy would dominate the segment
+    local = ndimage.uniform_filter(np.abs(z) ** 2, 9)
+    normalised = np.where(local > 0, z / np.sqrt(np.maximum(local, 1e-300)), 0)
+    return periodograms(normalised)
+
+
+def _segment_power(block: np.ndarray, azimuth_kernel: np.ndarray, range_kernel: np.ndarray, threshold: float) -> tuple[float, float]:
+    """Power of the segment's valid, non-target pixels before and after circular filtering."""
+    z = np.where(np.isfinite(block), block, 0).astype(np.complex128)
+    keep = (np.abs(z) ** 2 < threshold) & (z != 0)
+    z[~keep] = 0
+    spectrum = np.fft.fft2(z)
+    for axis, kernel in ((0, azimuth_kernel), (1, range_kernel)):
+        n = z.shape[axis]
+        padded = np.zeros(n, complex)
+        half = kernel.size // 2
+        padded[: min(n, kernel.size)] = kernel[: min(n, kernel.size)]
+        response = np.fft.fft(np.roll(padded, -half))
+        spectrum = spectrum * (response[:, None] if axis == 0 else response[None, :])
+    out = np.fft.ifft2(spectrum)
+    return float(np.sum(np.abs(z[keep]) ** 2)), float(np.sum(np.abs(out[keep]) ** 2))
+
+
+def estimate_spectrum(
+    scene: xr.DataArray,
+    *,
+    point_target_factor: float = POINT_TARGET_FACTOR,
+    azimuth_band: tuple[float, float] | None = None,
+    range_band: tuple[float, float] | None = None,
+    taps: int = 63,
+) -> SpectralModel:
+    """Estimate the per-axis spectral response of a complex scene (two passes over it: the
+    periodograms, then the power gain of the resulting filters, which they are scaled by so
+    that the mean intensity is kept).
+
+    ``azimuth_band``/``range_band`` = (fraction, centre) override the automatic band: the share of
+    the sampled spectrum the signal covers and its centre in cycles per pixel.
+    """
+    data = _valid_complex(scene)
+    rows, cols = data.shape
+    median = float(intensity_quantile(da.absolute(data) ** 2, 0.5).compute())
+    if not np.isfinite(median) or median <= 0:
+        raise InputError("the scene has no valid (non-zero) complex samples to estimate its spectrum from")
+    segment = (min(SEGMENT_PX, rows), min(SEGMENT_PX, cols))
+    canonical = data.rechunk(segment)
+    blocks = canonical.to_delayed()
+    parts = [
+        dask.delayed(_segment_periodograms)(blocks[i, j], median, point_target_factor * median)
+        for i in range(rows // segment[0])
+        for j in range(cols // segment[1])
+    ]
+    (sums,) = dask.compute(dask.delayed(lambda ps: (sum(p[0] for p in ps), sum(p[1] for p in ps)))(parts))
+    az_fraction, az_centre = azimuth_band or (None, None)
+    rg_fraction, rg_centre = range_band or (None, None)
+    model = SpectralModel(
+        azimuth=fit_response(sums[0], fraction=az_fraction, centre=az_centre),
+        range=fit_response(sums[1], fraction=rg_fraction, centre=rg_centre),
+        median_intensity=median,
+        taps=taps,
+    )
+    azimuth_kernel, range_kernel = model.kernels()
+    powers = [
+        dask.delayed(_segment_power)(blocks[i, j], azimuth_kernel, range_kernel, point_target_factor * median)
+        for i in range(rows // segment[0])
+        for j in range(cols // segment[1])
+    ]
+    (totals,) = dask.compute(dask.delayed(lambda ps: (sum(p[0] for p in ps), sum(p[1] for p in ps)))(powers))
+    return replace(model, power_gain=totals[1] / totals[0] if totals[0] > 0 else 1.0)
+
+
+def _uniforms(keys: np.ndarray) -> np.ndarray:
+    """splitmix64 of 64-bit keys -> uniform floats in (0, 1)."""
+    x = keys + np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    x = x ^ (x >> np.uint64(31))
+    return ((x >> np.uint64(11)).astype(np.float64) + 0.5) / float(2**53)
+
+
+def pseudo_gaussian(values: np.ndarray) -> np.ndarray:
+    """Unit-variance circular Gaussian samples determined by ``values`` (complex64) themselves."""
+    bits = np.ascontiguousarray(values, dtype=np.complex64).view(np.uint32).reshape(-1, 2).astype(np.uint64)
+    keys = (bits[:, 0] << np.uint64(32)) | bits[:, 1]
+    with np.errstate(over="ignore"):
+        u1, u2 = _uniforms(keys), _uniforms(keys ^ np.uint64(0xD1B54A32D192ED03))
+    return np.sqrt(-np.log(u1)) * np.exp(2j * np.pi * u2)
+
+
+def _convolve(z: np.ndarray, kernel: np.ndarray, axis: int) -> np.ndarray:
+    from scipy import ndimage
+
+    def conv(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        return ndimage.convolve1d(values, weights, axis=axis, mode="constant", cval=0.0)
+
+    re, im, kr, ki = z.real, z.imag, kernel.real, kernel.imag
+    return (conv(re, kr) - conv(im, ki)) + 1j * (conv(re, ki) + conv(im, kr))
+
+
+def whiten_block(block: np.ndarray, *, azimuth_kernel: np.ndarray, range_kernel: np.ndarray, threshold: float, median: float) -> np.ndarray:
+    """The decorrelation kernel on one complex block carrying its halo (NaN = no pixel).
+
+    Near the scene border and nodata part of the filter falls on no pixel: the output is
+    rescaled by the share of the filter's energy that fell on valid pixels (normalised
+    convolution), so the intensity keeps its level there too.
+    """
+    from scipy import ndimage
+
+    invalid = ~np.isfinite(block)
+    z = np.where(invalid, 0, block).astype(np.complex128)
+    targets = (np.abs(z) ** 2 >= threshold) & ~invalid
+    z[targets] = pseudo_gaussian(block[targets]) * np.sqrt(median)
+    z = _convolve(_convolve(z, azimuth_kernel, 0), range_kernel, 1)
+    coverage = ndimage.convolve1d(
+        ndimage.convolve1d((~invalid).astype(np.float64), np.abs(azimuth_kernel) ** 2, axis=0, mode="constant"),
+        np.abs(range_kernel) ** 2, axis=1, mode="constant",
+    ) / (np.sum(np.abs(azimuth_kernel) ** 2) * np.sum(np.abs(range_kernel) ** 2))
+    z = z / np.sqrt(np.maximum(coverage, 1e-3))
+    out = z.astype(np.complex64)
+    out[targets] = block[targets]
+    out[invalid] = np.nan
+    return out
+
+
+def decorrelate(
+    scene: xr.DataArray,
+    *,
+    model: SpectralModel | None = None,
+    taps: int = TAPS,
+    point_target_factor: float = POINT_TARGET_FACTOR,
+    azimuth_band: tuple[float, float] | None = None,
+    range_band: tuple[float, float] | None = None,
+) -> xr.DataArray:
+    """Decorrelate the speckle of a complex scene; returns a lazy complex DataArray.
+
+    Estimates the spectral response now (one pass over the scene) unless ``model`` is given;
+    the whitening itself is lazy and tiled. Coordinates, georeferencing and attributes are
+    kept; ``attrs["decorrelation"]`` records the estimated bands. Each band of a (band, y, x)
+    scene (polarisations) is decorrelated on its own spectrum.
+    """
+    if scene.ndim == 3 and model is None:
+        bands = [
+            decorrelate(scene.isel({scene.dims[0]: i}), taps=taps, point_target_factor=point_target_factor,
+                        azimuth_band=azimuth_band, range_band=range_band)
+            for i in range(scene.shape[0])
+        ]
+        out = xr.concat(bands, dim=scene.dims[0], combine_attrs="override")
+        out.attrs["decorrelation"] = json.dumps([json.loads(b.attrs["decorrelation"]) for b in bands])
+        out.encoding = dict(bands[0].encoding)
+        return out
+    model = model or estimate_spectrum(
+        scene, point_target_factor=point_target_factor, azimuth_band=azimuth_band, range_band=range_band, taps=taps
+    )
+    azimuth_kernel, range_kernel = model.kernels()
+    halo = max(azimuth_kernel.size, range_kernel.size) // 2
+    data = _valid_complex(scene)
+    whitened = apply_overlapped(
+        data,
+        whiten_block,
+        halo=halo,
+        parameters={
+            "azimuth_kernel": azimuth_kernel,
+            "range_kernel": range_kernel,
+            "threshold": point_target_factor * model.median_intensity,
+            "median": model.median_intensity,
+        },
+    )
+    out = scene.copy(data=whitened)
+    out.encoding = {k: v for k, v in scene.encoding.items() if not k.startswith("despeckle_source")}
+    out.attrs["decorrelation"] = json.dumps(model.describe())
+    out.attrs.pop("_FillValue", None)
+    return out

@@ -1,0 +1,107 @@
+"""The training package: configurations, losses, every trainer for a few iterations on the CPU,
+exact resume, export into a weights folder the engine loads."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import engine  # noqa: E402
+from engine.exceptions import ParameterError  # noqa: E402
+from engine.models import SPECS, Weights, model_method  # noqa: E402
+from training.config import load_config  # noqa: E402
+from training.loop import train  # noqa: E402
+from training.losses import blindspot_nll, nt_xent, sobel  # noqa: E402
+
+CONFIGS = Path(__file__).resolve().parents[2] / "training" / "configs"
+SMOKE = ["smoke-supervised.yaml", "smoke-contrastive.yaml", "smoke-blindspot.yaml"]
+pytestmark = pytest.mark.shared_data
+
+
+def test_load_config__rejects_unknown_keys(tmp_path: Path) -> None:
+    (tmp_path / "c.yaml").write_text("model: fast-cnn\ndata: {patch: 3}\n")
+    with pytest.raises(ParameterError, match=r"unknown key\(s\) patch in c.yaml.data; valid keys: kind, sources"):
+        load_config(tmp_path / "c.yaml")
+    (tmp_path / "d.yaml").write_text("model: unet\n")
+    with pytest.raises(ParameterError, match="unknown model 'unet'"):
+        load_config(tmp_path / "d.yaml")
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in CONFIGS.glob("*.yaml")))
+def test_shipped_configurations_load(name: str) -> None:
+    config = load_config(CONFIGS / name)
+    assert config.iterations > 0
+
+
+def test_nt_xent__low_for_matching_pairs_high_for_mixed() -> None:
+    generator = torch.Generator().manual_seed(0)
+    a = torch.nn.functional.normalize(torch.randn(4, 32, generator=generator), dim=1)
+    matching = torch.repeat_interleave(a, 2, dim=0)
+    mixed = torch.nn.functional.normalize(torch.randn(8, 32, generator=generator), dim=1)
+    assert nt_xent(matching, temperature=0.1) < 0.05 and nt_xent(mixed, temperature=0.1) > 1.0
+
+
+def test_blindspot_nll__is_the_compound_gamma_inverse_gamma_likelihood() -> None:
+    from scipy import integrate, stats
+
+    alpha, beta, looks, y = 3.0, 2.0, 2.0, 0.7
+    density, _ = integrate.quad(
+        lambda x: stats.gamma.pdf(y, looks, scale=x / looks) * stats.invgamma.pdf(x, alpha, scale=beta), 0, np.inf
+    )
+    t = torch.tensor
+    got = blindspot_nll(t([[alpha]]), t([[beta]]), t([[y]]), t(looks), t([[1.0]]))
+    assert float(got) == pytest.approx(-np.log(density), rel=1e-5)
+
+
+def test_sobel__of_a_ramp_is_constant() -> None:
+    ramp = torch.arange(10.0).repeat(10, 1)[None, None]
+    gradients = sobel(ramp)
+    assert torch.allclose(gradients[0, 0], torch.full((8, 8), 8.0)) and torch.allclose(gradients[0, 1], torch.zeros(8, 8))
+
+
+@pytest.mark.parametrize("name", SMOKE)
+def test_trainer__smoke_run_logs_validates_and_checkpoints(name: str, tmp_path: Path, shared_data: Path) -> None:
+    config = load_config(CONFIGS / name, output=str(tmp_path / "run"), data_root=str(shared_data))
+    summary = train(config)
+    assert summary["iteration"] == config.iterations and np.isfinite(summary["loss"])
+    rows = (tmp_path / "run" / "metrics.csv").read_text().splitlines()
+    assert len(rows) == config.iterations + 1
+    assert 0.5 < summary["validation"]["ratio_mean"] < 2.0
+    assert (tmp_path / "run" / "checkpoint.pt").exists()
+
+
+@pytest.mark.parametrize("name", SMOKE)
+def test_trainer__resume_gives_the_same_weights_as_an_uninterrupted_run(name: str, tmp_path: Path, shared_data: Path) -> None:
+    base = load_config(CONFIGS / name, data_root=str(shared_data))
+    base = replace(base, validation=replace(base.validation, slc=(), pairs=None))
+    straight = replace(base, output=str(tmp_path / "straight"))
+    train(straight)
+    interrupted = replace(base, output=str(tmp_path / "interrupted"))
+    half = base.iterations // 2
+    assert train(interrupted, max_iterations=half)["iteration"] == half
+    train(interrupted, resume=True)
+    a = torch.load(tmp_path / "straight" / "checkpoint.pt", weights_only=False)["network"]
+    b = torch.load(tmp_path / "interrupted" / "checkpoint.pt", weights_only=False)["network"]
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
+    metrics = (tmp_path / "interrupted" / "metrics.csv").read_text().splitlines()
+    assert len(metrics) == base.iterations + 1  # rows after the checkpoint were not duplicated
+
+
+def test_export__writes_weights_and_a_card_the_engine_loads(tmp_path: Path, shared_data: Path) -> None:
+    config = load_config(CONFIGS / "smoke-supervised.yaml", output=str(tmp_path / "run"), data_root=str(shared_data))
+    config = replace(config, export=True, export_dir=str(tmp_path / "weights"))
+    summary = train(config)
+    card = json.loads((tmp_path / "weights" / "fast-cnn.json").read_text())
+    assert card["halo_px"] == SPECS["fast-cnn"].halo_px
+    assert card["training"]["iterations"] == config.iterations and card["training"]["config"].endswith("smoke-supervised.yaml")
+    assert card["weights_dtype"] in ("float16", "float32") and "ratio_mean" in card["metrics"]
+    method = model_method(SPECS["fast-cnn"], Weights(path=summary["weights"], identity="exported"))
+    out = engine.despeckle(np.full((48, 48), 3.0, np.float32), method, domain="intensity").values
+    assert np.isfinite(out).all()
