@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: demo test system-deps benchmarks clean
+.PHONY: demo test system-deps benchmarks plugin clean
 
 ## Install the engine in a virtual environment and run the demo on built-in defaults.
 demo: $(VENV)/.installed
@@ -20,6 +20,10 @@ system-deps:
 ## Run the benchmark suites; results land in benchmarks/results/.
 benchmarks: system-deps $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks all
+
+## Build the QGIS plugin archive (dist/despeckle-qgis-<version>.zip): Plugins > Install from ZIP.
+plugin:
+	$(PYTHON) scripts/build_plugin.py
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -22,6 +22,8 @@ from rasterio.control import GroundControlPoint
 from rasterio.errors import NotGeoreferencedWarning
 
 ROOT = Path(__file__).resolve().parents[1]
+# Runs inside QGIS's own Python (tests/qgis/test_plugin.py starts it); pytest must not import it.
+collect_ignore = ["qgis/harness.py"]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 UTM31 = "EPSG:32631"

@@ -22,17 +22,21 @@ class DataConfig:
     """Training patches.
 
     kind: ``synthetic`` (pseudo-clean references times simulated speckle), ``slc`` (real complex
-    SAR, self-supervised: intensity |z|^2, point targets kept out of the loss) or ``bmode``
-    (ultrasound images, self-supervised).
-    sources: files or glob patterns, relative to ``data_root``.
+    SAR, self-supervised: decorrelated by the engine, intensity |z|^2, point targets kept out
+    of the loss) or ``bmode`` (ultrasound images, self-supervised).
+    sources: files or glob patterns relative to ``data_root``, or mappings ``{path: ..., ...}``
+    whose other keys go to ``engine.open_scene`` (``shape``/``dtype`` of raw files,
+    ``complex_pairs``...).
+    correlated_fraction: share of synthetic patches whose speckle is spatially correlated
+    (simulated through a SAR transfer function), so the model also handles detected SLC and GRD.
     """
 
     kind: str = "synthetic"
-    sources: tuple[str, ...] = ("sar/clean/*.png",)
+    sources: tuple[Any, ...] = ("sar/clean/*.png",)
     patch_px: int = 64
     batch_size: int = 16
     looks: tuple[float, ...] = (1.0,)
-    correlated: bool = False
+    correlated_fraction: float = 0.0
     point_target_factor: float = 50.0
 
 
@@ -71,7 +75,7 @@ class PhaseConfig:
 class ValidationConfig:
     every: int = 500
     pairs: str | None = "sar/pairs"
-    slc: tuple[str, ...] = ()
+    slc: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import glob
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -36,14 +37,37 @@ def load_intensity(path: Path) -> np.ndarray:
     return (values**2).astype(np.float32)
 
 
-def resolve_sources(root: Path, patterns: tuple[str, ...]) -> list[Path]:
-    paths: list[Path] = []
-    for pattern in patterns:
+def resolve_sources(root: Path, patterns: tuple[Any, ...]) -> list[Path]:
+    return [path for path, _ in resolve_source_options(root, patterns)]
+
+
+def resolve_source_options(root: Path, patterns: tuple[Any, ...]) -> list[tuple[Path, dict[str, Any]]]:
+    """(path, open_scene options) for every file the configured sources match."""
+    found_all: list[tuple[Path, dict[str, Any]]] = []
+    for entry in patterns:
+        options = dict(entry) if isinstance(entry, dict) else {"path": entry}
+        pattern = options.pop("path")
         found = sorted(Path(p) for p in glob.glob(str(root / pattern)))
         if not found:
             raise InputError(f"no training data matches {root / pattern}")
-        paths += found
-    return paths
+        found_all += [(path, options) for path in found]
+    return found_all
+
+
+def load_decorrelated_slc(path: Path, options: dict[str, Any]) -> list[np.ndarray]:
+    """Real SLC as the engine reads it, decorrelated (each band separately), as intensity."""
+    import warnings
+
+    import engine
+    import engine.slc
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", engine.exceptions.DespeckleWarning)
+        scene = engine.open_scene(path, **options)
+    if scene.attrs["domain"] != "complex":
+        raise InputError(f"{path} is not complex (SLC) data; self-supervised SLC training needs complex input")
+    planes = [scene] if scene.ndim == 2 else [scene.isel({scene.dims[0]: i}) for i in range(scene.shape[0])]
+    return [(np.abs(np.nan_to_num(engine.slc.decorrelate(p).values)) ** 2).astype(np.float32) for p in planes]
 
 
 def dihedral(patch: np.ndarray, k: int) -> np.ndarray:
@@ -69,15 +93,20 @@ class PatchSampler:
     def __init__(self, config: DataConfig, root: Path, rng: np.random.Generator) -> None:
         self.config = config
         self.rng = rng
-        self.images = [load_intensity(p) for p in resolve_sources(root, config.sources)]
+        if config.kind == "slc":
+            self.images = [i for path, options in resolve_source_options(root, config.sources) for i in load_decorrelated_slc(path, options)]
+        else:
+            self.images = [load_intensity(p) for p in resolve_sources(root, config.sources)]
         size = config.patch_px
-        small = [i for i, image in enumerate(self.images) if min(image.shape) < size]
-        if small:
-            # Images smaller than a patch (Sentinel-1 chips) are padded by reflection.
-            for i in small:
-                image = self.images[i]
-                pad = [(0, max(0, size - image.shape[0])), (0, max(0, size - image.shape[1]))]
-                self.images[i] = np.pad(image, pad, mode="reflect")
+        if config.kind == "synthetic":
+            # Clean references smaller than a patch are padded by reflection (speckle comes after).
+            self.images = [np.pad(image, [(0, max(0, size - image.shape[0])), (0, max(0, size - image.shape[1]))], mode="reflect") for image in self.images]
+        else:
+            # Real speckle must not be mirrored: a blind-spot network would learn to copy the
+            # mirror image of the pixel it cannot see. Images smaller than a patch are left out.
+            self.images = [image for image in self.images if min(image.shape) >= size]
+            if not self.images:
+                raise InputError(f"no training image is at least {size} pixels on each side; lower data.patch_px")
         areas = np.array([image.size for image in self.images], dtype=np.float64)
         self.weights = areas / areas.sum()
 
@@ -88,8 +117,8 @@ class PatchSampler:
         return dihedral(image[r : r + size, c : c + size], int(self.rng.integers(0, 8)))
 
     def speckle(self, shape: tuple[int, int], looks: float) -> np.ndarray:
-        if self.config.correlated:
-            return correlated_speckle(shape, int(looks), self.rng)
+        if self.config.correlated_fraction and self.rng.random() < self.config.correlated_fraction:
+            return correlated_speckle(shape, max(1, int(looks)), self.rng)
         return speckle(shape, looks, self.rng)
 
     def batch(self, size: int | None = None, crops: int = 1) -> Batch:

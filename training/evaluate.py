@@ -12,7 +12,7 @@ import numpy as np
 import engine
 from engine.methods import Method
 from engine.metrics import psnr, ratio_statistics, ssim
-from training.data import load_intensity, resolve_sources
+from training.data import load_intensity, resolve_source_options
 
 
 def evaluate_pairs(method: Method | str, folder: Path, **parameters: Any) -> dict[str, float]:
@@ -31,22 +31,29 @@ def evaluate_pairs(method: Method | str, folder: Path, **parameters: Any) -> dic
     return {k: float(np.mean(v)) for k, v in scores.items()}
 
 
-def evaluate_ratio(method: Method | str, paths: list[Path], **parameters: Any) -> dict[str, float]:
-    """Mean over images of the ratio image's mean and standard deviation (1-look intensity)."""
+def evaluate_ratio(method: Method | str, sources: list[tuple[Path, dict[str, Any]]], **parameters: Any) -> dict[str, float]:
+    """Mean over images of the ratio image's mean and standard deviation (single-look SLC,
+    opened as the engine opens it: a method that needs decorrelated speckle gets it)."""
+    import warnings
+
     means, stds = [], []
-    for path in paths:
-        noisy = load_intensity(path)
-        estimate = engine.despeckle(noisy, method, domain="intensity", **parameters).values
+    for path, options in sources:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", engine.exceptions.DespeckleWarning)
+            scene = engine.open_scene(path, **options)
+        scene = scene.isel({scene.dims[0]: 0}) if scene.ndim == 3 else scene
+        noisy = np.abs(scene.values) ** 2 if scene.attrs["domain"] == "complex" else load_intensity(path)
+        estimate = engine.despeckle(scene, method, **parameters).values
         stats = ratio_statistics(noisy, estimate)
         means.append(stats["mean"])
         stds.append(stats["std"])
     return {"ratio_mean": float(np.mean(means)), "ratio_std": float(np.mean(stds))}
 
 
-def validate(method: Method, root: Path, pairs: str | None, slc: tuple[str, ...], **parameters: Any) -> dict[str, float]:
+def validate(method: Method, root: Path, pairs: str | None, slc: tuple[Any, ...], **parameters: Any) -> dict[str, float]:
     results: dict[str, float] = {}
     if pairs:
         results.update(evaluate_pairs(method, root / pairs, **parameters))
     if slc:
-        results.update(evaluate_ratio(method, resolve_sources(root, slc), **parameters))
+        results.update(evaluate_ratio(method, resolve_source_options(root, slc), **parameters))
     return results

@@ -79,7 +79,7 @@ def export_weights(network: Any, config: TrainConfig, summary: dict[str, Any], d
             "trainer": config.trainer,
             "phases": [{"name": p.name, "iterations": p.iterations} for p in config.phases],
             "data": {"kind": config.data.kind, "sources": list(config.data.sources), "looks": list(config.data.looks),
-                     "correlated_speckle": config.data.correlated, "patch_px": config.data.patch_px, "batch_size": config.data.batch_size},
+                     "correlated_fraction": config.data.correlated_fraction, "patch_px": config.data.patch_px, "batch_size": config.data.batch_size},
             "hardware": _hardware(device),
             "duration_s": round(summary["elapsed_s"], 1),
             "iterations": summary["iteration"],

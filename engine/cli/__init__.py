@@ -6,10 +6,10 @@ import argparse
 import sys
 
 from engine._version import __version__
-from engine.cli import _bench, _demo, _info, _methods, _run, _tiles, _train
+from engine.cli import _bench, _demo, _info, _methods, _run, _stats, _tiles, _train
 from engine.cli._common import make_reporter, run_handler
 
-_COMMANDS = (_run, _methods, _info, _tiles, _demo, _train, _bench)
+_COMMANDS = (_run, _methods, _info, _stats, _tiles, _demo, _train, _bench)
 
 
 def build_parser(argv: list[str]) -> argparse.ArgumentParser:

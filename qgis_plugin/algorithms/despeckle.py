@@ -1,0 +1,172 @@
+"""Despeckle raster: one algorithm per engine method, its parameters taken from the engine."""
+
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingAlgorithm,
+    QgsProcessingException,
+    QgsProcessingParameterBand,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterDefinition,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterRasterLayer,
+    QgsProcessingParameterString,
+)
+from qgis.PyQt.QtCore import QCoreApplication
+
+from ..engine_cli import run_engine
+
+INPUT_DOMAINS = ["as the file says (else intensity)", "intensity", "amplitude", "db", "complex"]
+OUTPUT_DOMAINS = ["same as the input (intensity for complex input)", "intensity", "amplitude", "db"]
+COMPRESSIONS = ["deflate", "zstd", "lzw", "none"]
+DECORRELATION = ["when the method needs it", "yes", "no"]
+
+
+def raster_path(layer):
+    """The file behind a raster layer (the engine reads files, not QGIS providers)."""
+    if layer is None:
+        raise QgsProcessingException("no input raster")
+    if layer.providerType() != "gdal":
+        raise QgsProcessingException(f"layer '{layer.name()}' is not a file raster (provider {layer.providerType()}); save it as GeoTIFF first")
+    return layer.source().split("|")[0]
+
+
+class MethodAlgorithm(QgsProcessingAlgorithm):
+    INPUT = "INPUT"
+    BAND = "BAND"
+    INPUT_DOMAIN = "INPUT_DOMAIN"
+    OUTPUT_DOMAIN = "OUTPUT_DOMAIN"
+    CHUNK_SIZE = "CHUNK_SIZE"
+    COMPRESS = "COMPRESS"
+    DECORRELATE = "DECORRELATE"
+    OUTPUT = "OUTPUT"
+
+    def __init__(self, method):
+        super().__init__()
+        self.method = method
+
+    def createInstance(self):  # noqa: N802 - QGIS API
+        return MethodAlgorithm(self.method)
+
+    def name(self):
+        return self.method["name"].replace("-", "_")
+
+    def displayName(self):  # noqa: N802 - QGIS API
+        return self.method["title"]
+
+    def group(self):
+        return self.tr("Despeckle raster (deep models)" if self.method["kind"] == "model" else "Despeckle raster (classical filters)")
+
+    def groupId(self):  # noqa: N802 - QGIS API
+        return "models" if self.method["kind"] == "model" else "filters"
+
+    def shortHelpString(self):  # noqa: N802 - QGIS API
+        m = self.method
+        lines = [m["description"], ""]
+        if not m["available"]:
+            lines += [f"<b>Not available:</b> {m['unavailable_reason']}", ""]
+        lines.append(f"Works on {m['domain']}; the engine converts the input and returns the input's domain. "
+                     f"Halo: {m['halo_px_at_defaults']} px (tiles overlap by this much, so tiled output equals whole-image output).")
+        for p in m["parameters"]:
+            aliases = ", ".join(f"{tool} {name}" for tool, name in (("SNAP", p["snap"]), ("OTB", p["otb"])) if name)
+            lines.append(f"<b>{p['name']}</b>: {p['help']}" + (f" ({aliases})" if aliases else ""))
+        lines += [""] + [f"Reference: {r}" for r in m["references"]]
+        return "<br>".join(lines)
+
+    def tr(self, text):
+        return QCoreApplication.translate("Despeckle", text)
+
+    def _parameter(self, p):
+        name, label = p["name"].upper(), p["help"][:1].upper() + p["help"][1:]
+        optional = p["default"] is None or p["from_attr"] is not None
+        if p["choices"] and p["type"] == "str":
+            choices = [str(c) for c in p["choices"]]
+            default = choices.index(str(p["default"])) if p["default"] is not None and str(p["default"]) in choices else None
+            return QgsProcessingParameterEnum(name, label, options=choices, defaultValue=default, optional=optional)
+        if p["type"] in ("int", "float"):
+            kind = QgsProcessingParameterNumber.Integer if p["type"] == "int" else QgsProcessingParameterNumber.Double
+            parameter = QgsProcessingParameterNumber(name, label, type=kind, defaultValue=None if optional else p["default"], optional=optional)
+            if p["minimum"] is not None:
+                parameter.setMinimum(p["minimum"])
+            if p["maximum"] is not None:
+                parameter.setMaximum(p["maximum"])
+            return parameter
+        if p["type"] == "bool":
+            return QgsProcessingParameterBoolean(name, label, defaultValue=bool(p["default"]))
+        return QgsProcessingParameterString(name, label, defaultValue=p["default"], optional=optional)
+
+    def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
+        self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Input raster (GeoTIFF, COG, PNG, complex SLC...)")))
+        self.addParameter(QgsProcessingParameterBand(self.BAND, self.tr("Band (default: all bands)"), parentLayerParameterName=self.INPUT, optional=True))
+        self.addParameter(QgsProcessingParameterEnum(self.INPUT_DOMAIN, self.tr("The input holds"), options=INPUT_DOMAINS, defaultValue=0))
+        for p in self.method["parameters"]:
+            parameter = self._parameter(p)
+            if p["name"] in ("device", "precision", "batch_size", "subtile_px", "scene_median", "z98"):
+                parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            self.addParameter(parameter)
+        advanced = [
+            QgsProcessingParameterEnum(self.OUTPUT_DOMAIN, self.tr("Output domain"), options=OUTPUT_DOMAINS, defaultValue=0),
+            QgsProcessingParameterNumber(self.CHUNK_SIZE, self.tr("Tile size (pixels per side of each processed block)"), type=QgsProcessingParameterNumber.Integer, defaultValue=1024, minValue=64, maxValue=16384),
+            QgsProcessingParameterEnum(self.COMPRESS, self.tr("GeoTIFF compression"), options=COMPRESSIONS, defaultValue=0),
+            QgsProcessingParameterEnum(self.DECORRELATE, self.tr("Decorrelate complex (SLC) speckle first"), options=DECORRELATION, defaultValue=0),
+        ]
+        for parameter in advanced:
+            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            self.addParameter(parameter)
+        self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Despeckled raster"), defaultValue=QgsProcessing.TEMPORARY_OUTPUT))
+
+    def checkParameterValues(self, parameters, context):  # noqa: N802 - QGIS API
+        for p in self.method["parameters"]:
+            value = parameters.get(p["name"].upper())
+            if value is None or p["type"] not in ("int", "float"):
+                continue
+            if p["odd"] and int(value) % 2 != 1:
+                return False, self.tr(f"{p['name']} must be an odd number of pixels (the window has a centre), got {value}")
+            if p["choices"] and float(value) not in [float(c) for c in p["choices"]]:
+                return False, self.tr(f"{p['name']} must be one of {', '.join(map(str, p['choices']))}, got {value}")
+        return super().checkParameterValues(parameters, context)
+
+    def command(self, parameters, context):
+        """The engine's command line for these parameter values."""
+        source = raster_path(self.parameterAsRasterLayer(parameters, self.INPUT, context))
+        output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
+        args = ["run", source, output, "--method", self.method["name"], "--overwrite",
+                "--chunk-size", self.parameterAsInt(parameters, self.CHUNK_SIZE, context),
+                "--compress", COMPRESSIONS[self.parameterAsEnum(parameters, self.COMPRESS, context)]]
+        if parameters.get(self.BAND) not in (None, 0, "", -1):
+            args += ["--band", self.parameterAsInt(parameters, self.BAND, context)]
+        domain = self.parameterAsEnum(parameters, self.INPUT_DOMAIN, context)
+        if domain:
+            args += ["--domain", INPUT_DOMAINS[domain]]
+        output_domain = self.parameterAsEnum(parameters, self.OUTPUT_DOMAIN, context)
+        if output_domain:
+            args += ["--output-domain", OUTPUT_DOMAINS[output_domain]]
+        decorrelate = self.parameterAsEnum(parameters, self.DECORRELATE, context)
+        if decorrelate:
+            args.append("--decorrelate" if decorrelate == 1 else "--no-decorrelate")
+        for p in self.method["parameters"]:
+            key = p["name"].upper()
+            if parameters.get(key) is None or parameters.get(key) == "":
+                continue
+            if p["choices"] and p["type"] == "str":
+                value = p["choices"][self.parameterAsEnum(parameters, key, context)]
+            elif p["type"] == "int":
+                value = self.parameterAsInt(parameters, key, context)
+            elif p["type"] == "float":
+                value = self.parameterAsDouble(parameters, key, context)
+            elif p["type"] == "bool":
+                value = str(self.parameterAsBoolean(parameters, key, context)).lower()
+            else:
+                value = self.parameterAsString(parameters, key, context)
+            args += ["--" + p["name"].replace("_", "-"), value]
+        return args, output
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API
+        if not self.method["available"]:
+            raise QgsProcessingException(f"method {self.method['name']} is not available: {self.method['unavailable_reason']}")
+        args, output = self.command(parameters, context)
+        result = run_engine(args, feedback)
+        if result is None:  # cancelled
+            return {}
+        return {self.OUTPUT: output}

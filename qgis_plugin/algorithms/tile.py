@@ -1,0 +1,64 @@
+"""Tile scene: overlapping georeferenced GeoTIFF tiles and an index layer."""
+
+import os
+
+from qgis.core import (
+    QgsProcessingAlgorithm,
+    QgsProcessingOutputVectorLayer,
+    QgsProcessingParameterFolderDestination,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterLayer,
+)
+from qgis.PyQt.QtCore import QCoreApplication
+
+from ..engine_cli import run_engine
+from .despeckle import raster_path
+
+
+class TileScene(QgsProcessingAlgorithm):
+    INPUT = "INPUT"
+    SIZE = "SIZE"
+    OVERLAP = "OVERLAP"
+    OUTPUT = "OUTPUT"
+    INDEX = "INDEX"
+
+    def tr(self, text):
+        return QCoreApplication.translate("Despeckle", text)
+
+    def createInstance(self):  # noqa: N802 - QGIS API
+        return TileScene()
+
+    def name(self):
+        return "tile_scene"
+
+    def displayName(self):  # noqa: N802 - QGIS API
+        return self.tr("Tile scene")
+
+    def group(self):
+        return self.tr("Tiling")
+
+    def groupId(self):  # noqa: N802 - QGIS API
+        return "tiling"
+
+    def shortHelpString(self):  # noqa: N802 - QGIS API
+        return self.tr(
+            "Cuts a raster into GeoTIFF tiles that overlap their neighbours, plus index.geojson (one feature per "
+            "tile core). Process the tiles with an overlap of at least the method's halo (see its help), then "
+            "join them with 'Mosaic tiles' to get exactly the whole-scene result."
+        )
+
+    def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
+        self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Scene")))
+        self.addParameter(QgsProcessingParameterNumber(self.SIZE, self.tr("Tile core size (pixels)"), type=QgsProcessingParameterNumber.Integer, defaultValue=2048, minValue=16))
+        self.addParameter(QgsProcessingParameterNumber(self.OVERLAP, self.tr("Overlap on each side (pixels)"), type=QgsProcessingParameterNumber.Integer, defaultValue=64, minValue=0))
+        self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT, self.tr("Tile folder")))
+        self.addOutput(QgsProcessingOutputVectorLayer(self.INDEX, self.tr("Tile index")))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API
+        folder = self.parameterAsString(parameters, self.OUTPUT, context)
+        args = ["tile", raster_path(self.parameterAsRasterLayer(parameters, self.INPUT, context)), folder,
+                "--size", self.parameterAsInt(parameters, self.SIZE, context), "--overlap", self.parameterAsInt(parameters, self.OVERLAP, context), "--overwrite"]
+        result = run_engine(args, feedback)
+        if result is None:
+            return {}
+        return {self.OUTPUT: folder, self.INDEX: os.path.join(folder, "index.geojson")}

@@ -1,0 +1,82 @@
+"""The Processing provider: one algorithm per engine method, plus statistics, tiling, mosaic.
+
+The engine's location is a Processing setting (Settings > Options > Processing > Providers >
+Despeckle), auto-detected on the PATH. The list of methods comes from the engine itself
+(``despeckle methods --json``) and is cached per executable, so QGIS starts fast. An algorithm
+that fails to load is logged and skipped; the others still load.
+"""
+
+import json
+import os
+
+from qgis.core import Qgis, QgsMessageLog, QgsProcessingException, QgsProcessingProvider, QgsSettings
+from qgis.PyQt.QtGui import QIcon
+
+from .algorithms.despeckle import MethodAlgorithm
+from .algorithms.mosaic import MosaicTiles
+from .algorithms.statistics import SpeckleStatistics
+from .algorithms.tile import TileScene
+from .engine_cli import SETTING, configured_executable, query_methods
+
+CACHE_KEY = "despeckle/methods_cache"
+ICON = os.path.join(os.path.dirname(__file__), "icon.svg")
+
+
+def cached_methods(executable):
+    """The engine's methods, from the cache when the executable has not changed."""
+    stamp = os.path.getmtime(executable) if os.path.exists(executable) else None
+    settings = QgsSettings()
+    try:
+        cached = json.loads(settings.value(CACHE_KEY, "") or "{}")
+    except ValueError:
+        cached = {}
+    if cached.get("executable") == executable and cached.get("stamp") == stamp and cached.get("methods"):
+        return cached["methods"]
+    methods, version = query_methods(executable)
+    settings.setValue(CACHE_KEY, json.dumps({"executable": executable, "stamp": stamp, "version": version, "methods": methods}))
+    return methods
+
+
+class DespeckleProvider(QgsProcessingProvider):
+    def id(self):
+        return "despeckle"
+
+    def name(self):
+        return "Despeckle"
+
+    def longName(self):  # noqa: N802 - QGIS API
+        return "Despeckle (SAR and ultrasound speckle filters and deep models)"
+
+    def icon(self):
+        return QIcon(ICON)
+
+    def load(self):
+        from processing.core.ProcessingConfig import ProcessingConfig, Setting
+
+        ProcessingConfig.settingIcons[self.name()] = self.icon()
+        ProcessingConfig.addSetting(
+            Setting(self.name(), SETTING, self.tr("despeckle executable (the engine's command line)"), configured_executable(), valuetype=Setting.FILE)
+        )
+        ProcessingConfig.readSettings()
+        self.refreshAlgorithms()
+        return True
+
+    def unload(self):
+        from processing.core.ProcessingConfig import ProcessingConfig
+
+        ProcessingConfig.removeSetting(SETTING)
+
+    def loadAlgorithms(self):  # noqa: N802 - QGIS API
+        for algorithm in (SpeckleStatistics(), TileScene(), MosaicTiles()):
+            self.addAlgorithm(algorithm)
+        executable = configured_executable()
+        try:
+            methods = cached_methods(executable)
+        except QgsProcessingException as error:
+            QgsMessageLog.logMessage(str(error), "Despeckle", Qgis.Warning)
+            return
+        for method in methods:
+            try:
+                self.addAlgorithm(MethodAlgorithm(method))
+            except Exception as error:  # one broken method must not hide the others
+                QgsMessageLog.logMessage(f"could not load method {method.get('name')}: {error}", "Despeckle", Qgis.Warning)

@@ -1,0 +1,101 @@
+"""Drives a real QGIS for the plugin tests. Runs in QGIS's own Python (Debian's /usr/bin/python3
+with python3-qgis), never in the engine's environment.
+
+    python3 harness.py '{"command": ..., ...}'
+
+Commands: ``list`` (the provider's algorithms), ``run`` (processing.run an algorithm),
+``cancel`` (run, cancelling once progress passes a fraction), ``dialog`` (render an algorithm's
+dialog to a PNG). The last line printed is a JSON object with the outcome.
+"""
+
+import json
+import os
+import sys
+import time
+
+from qgis.core import QgsApplication, QgsProcessingFeedback, QgsRasterLayer
+
+request = json.loads(sys.argv[1])
+app = QgsApplication([], True)
+app.initQgis()
+sys.path.append("/usr/share/qgis/python/plugins")
+from processing.core.Processing import Processing  # noqa: E402
+
+Processing.initialize()
+import processing  # noqa: E402
+import qgis.utils  # noqa: E402
+from processing.core.ProcessingConfig import ProcessingConfig  # noqa: E402
+
+# QGIS itself (and qgis_process) read QGIS_PLUGINPATH; a standalone script sets it up the same way.
+for folder in filter(None, os.environ.get("QGIS_PLUGINPATH", "").split(os.pathsep)):
+    sys.path.insert(0, folder)
+    qgis.utils.plugin_paths.insert(0, folder)
+qgis.utils.updateAvailablePlugins()
+if not (qgis.utils.loadPlugin("despeckle") and qgis.utils.startProcessingPlugin("despeckle")):
+    print(json.dumps({"error": "the despeckle plugin did not load"}))
+    sys.exit(1)
+if "executable" in request:  # what a user sets in Settings > Options > Processing > Providers
+    ProcessingConfig.setSettingValue("DESPECKLE_EXECUTABLE", request["executable"])
+
+
+class Feedback(QgsProcessingFeedback):
+    """Records what an algorithm reports; cancels once progress passes ``cancel_at`` percent."""
+
+    def __init__(self, cancel_at=None):
+        super().__init__()
+        self.messages, self.progress, self.cancel_at, self.cancelled_at = [], [], cancel_at, None
+        self.progressChanged.connect(self._progress)
+
+    def _progress(self, value):
+        self.progress.append(value)
+        if self.cancel_at is not None and value >= self.cancel_at and not self.isCanceled():
+            self.cancelled_at = time.monotonic()
+            self.cancel()
+
+    def pushInfo(self, text):  # noqa: N802
+        self.messages.append(["info", text])
+
+    def pushWarning(self, text):  # noqa: N802
+        self.messages.append(["warning", text])
+
+    def reportError(self, text, fatal=False):  # noqa: N802
+        self.messages.append(["error", text])
+
+    def pushCommandInfo(self, text):  # noqa: N802
+        self.messages.append(["command", text])
+
+
+provider = QgsApplication.processingRegistry().providerById("despeckle")
+command = request["command"]
+outcome = {}
+if command == "list":
+    outcome = {"algorithms": sorted(a.id() for a in provider.algorithms()), "groups": sorted({a.group() for a in provider.algorithms()})}
+elif command in ("run", "cancel"):
+    feedback = Feedback(request.get("cancel_at"))
+    started = time.monotonic()
+    try:
+        result = processing.run(request["algorithm"], request["parameters"], feedback=feedback)
+        outcome = {"result": {k: v for k, v in result.items() if isinstance(v, (str, int, float, type(None)))}}
+    except Exception as error:  # QgsProcessingException and its wrappers
+        outcome = {"error": str(error)}
+    outcome.update(messages=feedback.messages, progress=feedback.progress, seconds=time.monotonic() - started,
+                   stopped_after_cancel=(time.monotonic() - feedback.cancelled_at) if feedback.cancelled_at else None)
+elif command == "dialog":
+    from processing.gui.AlgorithmDialog import AlgorithmDialog
+    from qgis.PyQt.QtWidgets import QApplication
+
+    layer = QgsRasterLayer(request["layer"], "scene") if request.get("layer") else None
+    if layer is not None:
+        from qgis.core import QgsProject
+
+        QgsProject.instance().addMapLayer(layer)
+    dialog = AlgorithmDialog(QgsApplication.processingRegistry().createAlgorithmById(request["algorithm"]))
+    dialog.resize(900, 760)
+    dialog.show()
+    for _ in range(20):
+        QApplication.processEvents()
+        time.sleep(0.05)
+    outcome = {"saved": dialog.grab().save(request["png"]), "title": dialog.windowTitle()}
+    dialog.close()
+print(json.dumps(outcome))
+app.exitQgis()

@@ -1,0 +1,159 @@
+"""The QGIS plugin in a real QGIS (Debian's python3-qgis, offscreen), driven through
+tests/qgis/harness.py in QGIS's own Python, and through qgis_process."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+
+import engine
+from tests.conftest import ROOT, require
+
+pytestmark = [pytest.mark.qgis, pytest.mark.slow]
+HARNESS = Path(__file__).with_name("harness.py")
+GEOTIFF = "sar/geotiff/S1A__IW___A_20150309T173017_VV_grd_mli_geo_norm_db.tif"
+DB = 3  # index of "db" in the algorithms' input-domain choices
+
+
+@pytest.fixture(scope="session")
+def qgis_python() -> str:
+    done = subprocess.run(["/usr/bin/python3", "-c", "import qgis.core"], capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+    require(done.returncode == 0, "QGIS's Python bindings (Debian python3-qgis) are not installed")
+    return "/usr/bin/python3"
+
+
+@pytest.fixture(scope="session")
+def engine_executable() -> str:
+    script = Path(sys.executable).parent / "despeckle"
+    require(script.exists(), "the despeckle console script is not installed in this environment")
+    return str(script)
+
+
+@pytest.fixture
+def qgis_env(tmp_path: Path, engine_executable: str) -> dict[str, str]:
+    """A clean environment: no virtual environment on the PATH (QGIS would load the wrong Python
+    library), an isolated QGIS profile, the plugin installed as 'despeckle'."""
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "despeckle").symlink_to(ROOT / "qgis_plugin")
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    return {
+        "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(runtime),
+        "QGIS_PLUGINPATH": str(plugins), "QGIS_CUSTOM_CONFIG_PATH": str(tmp_path / "profile"), "DESPECKLE_EXECUTABLE": engine_executable,
+    }
+
+
+def harness(python: str, env: dict[str, str], **request: object) -> dict:
+    done = subprocess.run([python, str(HARNESS), json.dumps(request)], capture_output=True, text=True, env=env, timeout=600)
+    assert done.stdout.strip(), done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_provider__lists_every_engine_method_and_the_tools(qgis_python: str, qgis_env: dict) -> None:
+    listed = harness(qgis_python, qgis_env, command="list")
+    expected = {f"despeckle:{name.replace('-', '_')}" for name in engine.list_methods()}
+    assert expected | {"despeckle:speckle_statistics", "despeckle:tile_scene", "despeckle:mosaic_tiles"} == set(listed["algorithms"])
+
+
+def test_processing_run__equals_the_command_line_and_keeps_georeferencing(qgis_python: str, qgis_env: dict, shared_data: Path, tmp_path: Path, engine_executable: str) -> None:
+    source = shared_data / GEOTIFF
+    params = {"INPUT": str(source), "INPUT_DOMAIN": DB, "WINDOW_SIZE_PX": 11, "LOOKS": 4, "OUTPUT": str(tmp_path / "qgis.tif")}
+    outcome = harness(qgis_python, qgis_env, command="run", algorithm="despeckle:refined_lee", parameters=params)
+    assert outcome["result"]["OUTPUT"] == str(tmp_path / "qgis.tif"), outcome
+    assert outcome["progress"] and outcome["progress"][-1] == 100.0
+    subprocess.run([engine_executable, "run", str(source), str(tmp_path / "cli.tif"), "--method", "refined-lee", "--domain", "db",
+                    "--window-size-px", "11", "--looks", "4", "--progress", "none"], check=True)
+    with rasterio.open(tmp_path / "qgis.tif") as q, rasterio.open(tmp_path / "cli.tif") as c, rasterio.open(source) as s:
+        assert (q.crs, q.transform, q.shape) == (s.crs, s.transform, s.shape)
+        np.testing.assert_array_equal(q.read(), c.read())
+
+
+def test_qgis_process__runs_the_algorithm(qgis_env: dict, shared_data: Path, tmp_path: Path) -> None:
+    binary = shutil.which("qgis_process.bin", path="/usr/bin:/usr/lib/qgis")
+    require(binary is not None, "qgis_process (Debian qgis) is not installed")
+    subprocess.run([binary, "plugins", "enable", "despeckle"], env=qgis_env, check=True, capture_output=True, timeout=300)
+    listed = subprocess.run([binary, "list"], env=qgis_env, capture_output=True, text=True, timeout=300).stdout
+    assert "despeckle:lee_sigma" in listed
+    output = tmp_path / "qp.tif"
+    done = subprocess.run(
+        [binary, "run", "despeckle:lee", "--", f"INPUT={shared_data / GEOTIFF}", f"INPUT_DOMAIN={DB}", "WINDOW_SIZE_PX=7", f"OUTPUT={output}"],
+        env=qgis_env, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    expected = engine.despeckle(engine.open_scene(shared_data / GEOTIFF, domain="db"), "lee", window_size_px=7).values
+    with rasterio.open(output) as out:
+        np.testing.assert_allclose(out.read(), np.where(np.isnan(expected), out.nodata, expected), rtol=1e-6)
+
+
+def test_cancel__stops_the_engine_and_leaves_no_output(qgis_python: str, qgis_env: dict, tmp_path: Path) -> None:
+    scene = tmp_path / "big.tif"
+    engine.write_scene(engine.synthetic.synthetic_scene((2048, 2048), seed=1, chunk_px=512), scene)
+    output = tmp_path / "out.tif"
+    params = {"INPUT": str(scene), "WINDOW_SIZE_PX": 11, "CHUNK_SIZE": 256, "OUTPUT": str(output)}
+    outcome = harness(qgis_python, qgis_env, command="cancel", algorithm="despeckle:median", parameters=params, cancel_at=5)
+    assert outcome["stopped_after_cancel"] is not None and outcome["stopped_after_cancel"] < 30
+    assert any("cancelled" in text for level, text in outcome["messages"] if level == "error")
+    assert not output.exists()
+    assert [p.name for p in tmp_path.iterdir() if "partial" in p.name] == []
+
+
+def test_invalid_parameter_is_a_clear_error(qgis_python: str, qgis_env: dict, shared_data: Path, tmp_path: Path) -> None:
+    params = {"INPUT": str(shared_data / GEOTIFF), "INPUT_DOMAIN": DB, "WINDOW_SIZE_PX": 6, "OUTPUT": str(tmp_path / "o.tif")}
+    outcome = harness(qgis_python, qgis_env, command="run", algorithm="despeckle:lee", parameters=params)
+    assert "must be an odd number of pixels" in outcome["error"]
+    # A value only the engine can judge: dB data read as intensity.
+    params.update(INPUT_DOMAIN=1, WINDOW_SIZE_PX=5)
+    outcome = harness(qgis_python, qgis_env, command="run", algorithm="despeckle:lee", parameters=params)
+    assert "negative intensity values" in outcome["error"] and "--domain db" in outcome["error"]
+    assert not (tmp_path / "o.tif").exists()
+
+
+def test_missing_engine_is_a_clear_error(qgis_python: str, qgis_env: dict, shared_data: Path, tmp_path: Path) -> None:
+    env = {**qgis_env, "DESPECKLE_EXECUTABLE": ""}
+    listed = harness(qgis_python, env, command="list")
+    assert "despeckle:tile_scene" in listed["algorithms"] and "despeckle:lee" not in listed["algorithms"]
+    params = {"INPUT": str(shared_data / GEOTIFF), "SIZE": 100, "OVERLAP": 4, "OUTPUT": str(tmp_path / "tiles")}
+    outcome = harness(qgis_python, env, command="run", algorithm="despeckle:tile_scene", parameters=params)
+    assert "despeckle engine was not found" in outcome["error"] and "Settings > Options > Processing" in outcome["error"]
+    broken = tmp_path / "despeckle"
+    broken.write_text("not a program")
+    outcome = harness(qgis_python, qgis_env, command="run", algorithm="despeckle:tile_scene", parameters=params, executable=str(broken))
+    assert "is not an executable file" in outcome["error"]
+
+
+def test_engine_on_the_path_is_found(qgis_python: str, qgis_env: dict, tmp_path: Path, engine_executable: str) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "despeckle").symlink_to(engine_executable)
+    env = {**qgis_env, "DESPECKLE_EXECUTABLE": "", "PATH": f"/usr/bin:/bin:{bin_dir}"}
+    assert "despeckle:lee" in harness(qgis_python, env, command="list")["algorithms"]
+
+
+def test_tile_statistics_and_mosaic_algorithms(qgis_python: str, qgis_env: dict, shared_data: Path, tmp_path: Path) -> None:
+    source = shared_data / GEOTIFF
+    tiled = harness(qgis_python, qgis_env, command="run", algorithm="despeckle:tile_scene", parameters={"INPUT": str(source), "SIZE": 100, "OVERLAP": 8, "OUTPUT": str(tmp_path / "tiles")})
+    assert tiled["result"]["INDEX"].endswith("index.geojson")
+    mosaic = harness(qgis_python, qgis_env, command="run", algorithm="despeckle:mosaic_tiles", parameters={"INDEX": tiled["result"]["INDEX"], "OUTPUT": str(tmp_path / "m.tif")})
+    with rasterio.open(tmp_path / "m.tif") as m, rasterio.open(source) as s:
+        np.testing.assert_array_equal(m.read(), s.read())
+    subprocess.run([str(Path(sys.executable).parent / "despeckle"), "run", str(source), str(tmp_path / "f.tif"), "--domain", "db", "--progress", "none"], check=True)
+    stats = harness(qgis_python, qgis_env, command="run", algorithm="despeckle:speckle_statistics", parameters={"INPUT": str(tmp_path / "f.tif"), "REFERENCE": str(source), "BAND": 1, "DOMAIN": DB})
+    assert stats["result"]["RATIO_MEAN"] == pytest.approx(1.0, abs=0.1) and stats["result"]["LOOKS_ESTIMATE"] > 2
+
+
+def test_dialog_renders_offscreen(qgis_python: str, qgis_env: dict, shared_data: Path, tmp_path: Path) -> None:
+    png = tmp_path / "dialog.png"
+    outcome = harness(qgis_python, qgis_env, command="dialog", algorithm="despeckle:lee_sigma", layer=str(shared_data / GEOTIFF), png=str(png))
+    assert outcome["saved"] and outcome["title"].startswith("Lee sigma")
+    from PIL import Image
+
+    with Image.open(png) as image:
+        assert image.size == (900, 760) and len(np.unique(np.asarray(image.convert("L")))) > 20
