@@ -59,7 +59,7 @@ def query_methods(path, timeout=120):
         done = subprocess.run([path, "methods", "--json"], capture_output=True, text=True, timeout=timeout, env=clean_environment())
         version = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=timeout, env=clean_environment())
     except (OSError, subprocess.TimeoutExpired) as error:
-        raise QgsProcessingException(f"the despeckle engine at '{path}' does not run: {error}. {INSTALL_HINT}")
+        raise QgsProcessingException(f"the despeckle engine at '{path}' does not run: {error}. {INSTALL_HINT}") from None
     if done.returncode != 0:
         raise QgsProcessingException(f"the despeckle engine at '{path}' failed: {done.stderr.strip()[-500:]}. {INSTALL_HINT}")
     return json.loads(done.stdout), version.stdout.strip()
@@ -83,7 +83,7 @@ def run_engine(arguments, feedback, *, phase_weights=None):
     try:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_environment(), bufsize=1)
     except OSError as error:
-        raise QgsProcessingException(f"cannot start the despeckle engine '{path}': {error}. {INSTALL_HINT}")
+        raise QgsProcessingException(f"cannot start the despeckle engine '{path}': {error}. {INSTALL_HINT}") from None
     lines, errors = Queue(), Queue()
     threading.Thread(target=_pump, args=(process.stdout, lines), daemon=True).start()
     threading.Thread(target=_pump, args=(process.stderr, errors), daemon=True).start()

@@ -2,40 +2,22 @@
 
 from qgis.core import (
     QgsProcessing,
-    QgsProcessingAlgorithm,
     QgsProcessingParameterFile,
     QgsProcessingParameterRasterDestination,
 )
-from qgis.PyQt.QtCore import QCoreApplication
 
 from ..engine_cli import run_engine
+from ._base import EngineAlgorithm
 
 
-class MosaicTiles(QgsProcessingAlgorithm):
+class MosaicTiles(EngineAlgorithm):
+    ALGORITHM_NAME = "mosaic_tiles"
+    DISPLAY_NAME = "Mosaic tiles"
+    GROUP, GROUP_ID = "Tiling", "tiling"
+    HELP = "Joins tiles cut by 'Tile scene' (and processed under the same file names) into one GeoTIFF, keeping each tile's core."
     INDEX = "INDEX"
     TILES = "TILES"
     OUTPUT = "OUTPUT"
-
-    def tr(self, text):
-        return QCoreApplication.translate("Despeckle", text)
-
-    def createInstance(self):  # noqa: N802 - QGIS API
-        return MosaicTiles()
-
-    def name(self):
-        return "mosaic_tiles"
-
-    def displayName(self):  # noqa: N802 - QGIS API
-        return self.tr("Mosaic tiles")
-
-    def group(self):
-        return self.tr("Tiling")
-
-    def groupId(self):  # noqa: N802 - QGIS API
-        return "tiling"
-
-    def shortHelpString(self):  # noqa: N802 - QGIS API
-        return self.tr("Joins tiles cut by 'Tile scene' (and processed under the same file names) into one GeoTIFF, keeping each tile's core.")
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
         self.addParameter(QgsProcessingParameterFile(self.INDEX, self.tr("Tile index (index.geojson)"), extension="geojson"))

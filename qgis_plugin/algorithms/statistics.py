@@ -1,19 +1,28 @@
 """Speckle statistics: looks estimate of a layer and the ratio image against its noisy original."""
 
 from qgis.core import (
-    QgsProcessingAlgorithm,
     QgsProcessingOutputNumber,
     QgsProcessingParameterBand,
     QgsProcessingParameterEnum,
     QgsProcessingParameterRasterLayer,
 )
-from qgis.PyQt.QtCore import QCoreApplication
 
 from ..engine_cli import run_engine
+from ._base import EngineAlgorithm
 from .despeckle import INPUT_DOMAINS, raster_path
 
 
-class SpeckleStatistics(QgsProcessingAlgorithm):
+class SpeckleStatistics(EngineAlgorithm):
+    ALGORITHM_NAME = "speckle_statistics"
+    DISPLAY_NAME = "Speckle statistics"
+    GROUP, GROUP_ID = "Speckle analysis", "analysis"
+    HELP = (
+        "Estimates the equivalent number of looks (ENL) of a layer: the median of mean^2/variance "
+        "in 9x9 windows, a lower bound on textured scenes. With a reference (the noisy original of a "
+        "despeckled layer), also the mean and standard deviation of the ratio image reference / layer: "
+        "a mean of 1 means the filter kept the radiometry; a standard deviation close to 1/sqrt(looks) "
+        "means it removed speckle and little else."
+    )
     INPUT = "INPUT"
     REFERENCE = "REFERENCE"
     BAND = "BAND"
@@ -21,33 +30,6 @@ class SpeckleStatistics(QgsProcessingAlgorithm):
     LOOKS = "LOOKS_ESTIMATE"
     RATIO_MEAN = "RATIO_MEAN"
     RATIO_STD = "RATIO_STD"
-
-    def tr(self, text):
-        return QCoreApplication.translate("Despeckle", text)
-
-    def createInstance(self):  # noqa: N802 - QGIS API
-        return SpeckleStatistics()
-
-    def name(self):
-        return "speckle_statistics"
-
-    def displayName(self):  # noqa: N802 - QGIS API
-        return self.tr("Speckle statistics")
-
-    def group(self):
-        return self.tr("Speckle analysis")
-
-    def groupId(self):  # noqa: N802 - QGIS API
-        return "analysis"
-
-    def shortHelpString(self):  # noqa: N802 - QGIS API
-        return self.tr(
-            "Estimates the equivalent number of looks (ENL) of a layer: the median of mean^2/variance "
-            "in 9x9 windows, a lower bound on textured scenes. With a reference (the noisy original of a "
-            "despeckled layer), also the mean and standard deviation of the ratio image reference / layer: "
-            "a mean of 1 means the filter kept the radiometry; a standard deviation close to 1/sqrt(looks) "
-            "means it removed speckle and little else."
-        )
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Layer")))

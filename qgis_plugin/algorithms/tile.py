@@ -3,49 +3,31 @@
 import os
 
 from qgis.core import (
-    QgsProcessingAlgorithm,
     QgsProcessingOutputVectorLayer,
     QgsProcessingParameterFolderDestination,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterLayer,
 )
-from qgis.PyQt.QtCore import QCoreApplication
 
 from ..engine_cli import run_engine
+from ._base import EngineAlgorithm
 from .despeckle import raster_path
 
 
-class TileScene(QgsProcessingAlgorithm):
+class TileScene(EngineAlgorithm):
+    ALGORITHM_NAME = "tile_scene"
+    DISPLAY_NAME = "Tile scene"
+    GROUP, GROUP_ID = "Tiling", "tiling"
+    HELP = (
+        "Cuts a raster into GeoTIFF tiles that overlap their neighbours, plus index.geojson (one feature per "
+        "tile core). Process the tiles with an overlap of at least the method's halo (see its help), then "
+        "join them with 'Mosaic tiles' to get exactly the whole-scene result."
+    )
     INPUT = "INPUT"
     SIZE = "SIZE"
     OVERLAP = "OVERLAP"
     OUTPUT = "OUTPUT"
     INDEX = "INDEX"
-
-    def tr(self, text):
-        return QCoreApplication.translate("Despeckle", text)
-
-    def createInstance(self):  # noqa: N802 - QGIS API
-        return TileScene()
-
-    def name(self):
-        return "tile_scene"
-
-    def displayName(self):  # noqa: N802 - QGIS API
-        return self.tr("Tile scene")
-
-    def group(self):
-        return self.tr("Tiling")
-
-    def groupId(self):  # noqa: N802 - QGIS API
-        return "tiling"
-
-    def shortHelpString(self):  # noqa: N802 - QGIS API
-        return self.tr(
-            "Cuts a raster into GeoTIFF tiles that overlap their neighbours, plus index.geojson (one feature per "
-            "tile core). Process the tiles with an overlap of at least the method's halo (see its help), then "
-            "join them with 'Mosaic tiles' to get exactly the whole-scene result."
-        )
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Scene")))

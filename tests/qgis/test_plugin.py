@@ -141,7 +141,7 @@ def test_tile_statistics_and_mosaic_algorithms(qgis_python: str, qgis_env: dict,
     source = shared_data / GEOTIFF
     tiled = harness(qgis_python, qgis_env, command="run", algorithm="despeckle:tile_scene", parameters={"INPUT": str(source), "SIZE": 100, "OVERLAP": 8, "OUTPUT": str(tmp_path / "tiles")})
     assert tiled["result"]["INDEX"].endswith("index.geojson")
-    mosaic = harness(qgis_python, qgis_env, command="run", algorithm="despeckle:mosaic_tiles", parameters={"INDEX": tiled["result"]["INDEX"], "OUTPUT": str(tmp_path / "m.tif")})
+    harness(qgis_python, qgis_env, command="run", algorithm="despeckle:mosaic_tiles", parameters={"INDEX": tiled["result"]["INDEX"], "OUTPUT": str(tmp_path / "m.tif")})
     with rasterio.open(tmp_path / "m.tif") as m, rasterio.open(source) as s:
         np.testing.assert_array_equal(m.read(), s.read())
     subprocess.run([str(Path(sys.executable).parent / "despeckle"), "run", str(source), str(tmp_path / "f.tif"), "--domain", "db", "--progress", "none"], check=True)
