@@ -79,20 +79,34 @@ class _Logs:
             self.board = None
 
     @staticmethod
-    def _rewrite(path: Path, rows: list[dict[str, str]]) -> None:
+    def _rewrite(path: Path, rows: list[dict[str, str]], fields: list[str] | None = None) -> None:
         if not rows:
             path.unlink()
             return
-        with path.open("w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        temporary = path.with_name(path.name + ".partial")  # a failed rewrite keeps the old log
+        with temporary.open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=fields or list(rows[0]), restval="")
             writer.writeheader()
             writer.writerows(rows)
+        os.replace(temporary, path)
 
     def write(self, name: str, row: dict[str, Any]) -> None:
+        # Phases log different loss terms (the contrastive phases have no despeckling loss):
+        # a row with a column the file lacks rewrites it under the union of the columns, so
+        # that every value stays under its own header.
         path = self.folder / name
+        fields = list(row)
+        if path.exists():
+            with path.open(newline="") as f:
+                header = next(csv.reader(f), [])
+                f.seek(0)
+                rows = list(csv.DictReader(f))
+            fields = header + [k for k in row if k not in header]
+            if len(fields) > len(header):
+                self._rewrite(path, rows, fields)
         new = not path.exists()
         with path.open("a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(row))
+            writer = csv.DictWriter(f, fieldnames=fields, restval="")
             if new:
                 writer.writeheader()
             writer.writerow(row)
