@@ -11,6 +11,7 @@ SUITES = {
     "memory": "benchmarks.memory",
     "distributed": "benchmarks.distributed",
     "decorrelation": "benchmarks.decorrelation",
+    "models": "benchmarks.models",
 }
 
 

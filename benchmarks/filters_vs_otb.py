@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 import rasterio
 
-import engine
 from benchmarks._report import RESULTS, markdown_table, write_results
 from benchmarks._scenes import benchmark_scene
+from benchmarks._throughput import engine_file_to_file_s, median_seconds
 
 SUITE = "filters-vs-otb"
 FILTERS = {  # engine name: (OTB name, OTB extra parameters, engine extra parameters)
@@ -74,15 +74,7 @@ def _max_interior_difference(a: Path, b: Path) -> float:
 def _in_process_seconds(name: str, source: Path, target: Path, repeats: int, compress: str) -> float:
     params: dict[str, Any] = {"window_size_px": WINDOW_PX}
     params.update({"looks": 1.0} if name != "frost" else {"damping": 2.0})
-    scene = engine.open_scene(source, domain="intensity")
-    engine.write_scene(engine.despeckle(scene, name, **params), target, overwrite=True, compress=compress)  # warm-up
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        scene = engine.open_scene(source, domain="intensity")
-        engine.write_scene(engine.despeckle(scene, name, **params), target, overwrite=True, compress=compress)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+    return median_seconds(lambda: engine_file_to_file_s(name, source, target, params, compress=compress), repeats)
 
 
 def run(*, size_px: int = 4096, repeats: int = 5, workdir: Path | None = None) -> Path:

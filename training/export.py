@@ -58,6 +58,7 @@ def export_weights(network: Any, config: TrainConfig, summary: dict[str, Any], d
     weights = folder / f"{spec.name}.safetensors"
     temporary = weights.with_suffix(".partial")
     save_file(tensors, str(temporary))
+    os.chmod(temporary, 0o644)  # safetensors creates files readable by their owner only; weights ship
     os.replace(temporary, weights)
     halo = measure_halo(network, stride=spec.stride_px, size_px=768 if spec.stride_px > 1 else 192)
     card = {

@@ -68,7 +68,7 @@ def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:
     source.add_argument("--band", type=int, action="append", help="1-based band to process (repeatable); default: all")
     source.add_argument("--nodata", type=float, help="nodata value, overriding the file's")
     source.add_argument("--variable", help="variable of a Zarr store, or dataset/polarisation of an HDF5 file")
-    source.add_argument("--chunk-size", type=int, dest="chunk_size", metavar="PX", help="chunk size in pixels (default 1024)")
+    source.add_argument("--chunk-size", type=int, dest="chunk_size", metavar="PX", help="chunk size in pixels (default: the method's preferred size, else 1024)")
     add_complex_input_options(source)
     slc = parser.add_argument_group("complex (SLC) input")
     slc.add_argument("--decorrelate", action=argparse.BooleanOptionalAction, default=None,
@@ -122,10 +122,12 @@ def handle(args: argparse.Namespace, reporter: Reporter) -> int:
     assert method is not None
     parameters = {k: v for k, v in ((p.name, getattr(args, f"param_{p.name}", None)) for p in method.parameters) if v is not None}
     options = complex_input_options(args)
+    # Large-reach models prefer large chunks (the halo is recomputed around every chunk).
+    chunk_px = args.chunk_size or method.preferred_chunk_px or get_option("chunk_size_px")
     path = Path(args.input)
     if is_sentinel1(path) and args.burst is None:
         # TOPS: every burst on its own (its own spectrum for decorrelation), then debursted.
-        bursts = sentinel1_bursts(path, swath=args.swath, polarisation=args.polarisation, bursts=None, chunk_px=args.chunk_size or get_option("chunk_size_px"))
+        bursts = sentinel1_bursts(path, swath=args.swath, polarisation=args.polarisation, bursts=None, chunk_px=chunk_px)
         result = with_product_gcps(path, despeckle_bursts(
             [prepare_slc(b, args) for b in bursts], method.name, output_domain=args.output_domain,
             decorrelate=False if args.multilook else args.decorrelate, **parameters,
@@ -133,7 +135,7 @@ def handle(args: argparse.Namespace, reporter: Reporter) -> int:
         scene = bursts[0]
     else:
         scene = open_scene(
-            args.input, chunk_px=args.chunk_size, domain=args.domain, looks=getattr(args, "looks", None),
+            args.input, chunk_px=chunk_px, domain=args.domain, looks=getattr(args, "looks", None),
             bands=args.band, variable=args.variable, nodata=args.nodata, **options,
         )
         result = despeckle(

@@ -61,7 +61,8 @@ class Method:
     scene_statistics
         Optional; see :data:`SceneStatistics`.
     preferred_chunk_px
-        Chunk size that suits the method (large halos want larger chunks).
+        Chunk size that suits the method (large halos want larger chunks): the command line
+        uses it unless ``--chunk-size`` is given; the Python API keeps the scene's chunks.
     needs_gpu
         True when the method is impractically slow without a GPU.
     availability

@@ -12,6 +12,7 @@ FAST_CNN = register_model(
         network="engine.models.nets.fast_cnn:FastCNN",
         config="engine.models.nets.fast_cnn:FastCNNConfig",
         halo_px=22,  # 1 + 2 + 4 + 8 + 4 + 2 + 1: the exact receptive field of the dilated stack
+        activation_bytes_per_px=400,  # measured by benchmarks/models.py (fp32, CPU)
         description=(
             "A small log-domain residual CNN (7 dilated 3x3 convolutions, 32 channels, 47 k "
             "parameters) for computers without a GPU: it removes log-domain speckle with a "
@@ -28,6 +29,7 @@ SPECKLE2VOID = register_model(
         network="engine.models.nets.speckle2void:Speckle2Void",
         config="engine.models.nets.speckle2void:Speckle2VoidConfig",
         halo_px=31,  # 2 * (1+1+1+2+2+2+2+4) rows above the pixel, plus the one-row shift
+        activation_bytes_per_px=1450,  # measured by benchmarks/models.py (fp32, CPU)
         description=(
             "Blind-spot network trained without clean references (Molini et al. 2022): four "
             "rotated half-plane receptive fields that exclude the pixel predict an inverse-Gamma "
@@ -54,6 +56,7 @@ MDN_CL = register_model(
         config="engine.models.nets.mdn_cl:MDNConfig",
         halo_px=96,
         stride_px=16,
+        activation_bytes_per_px=2050,  # measured by benchmarks/models.py (fp32, CPU)
         description=(
             "The multi-scale despeckling network with excitation-aggregation pooling and a "
             "contrastive speckle-aware encoder (ISPRS J. 2024), made tile-local: channel "

@@ -4,13 +4,17 @@ The kernel receives a block of intensity carrying the method's halo (NaN outside
 at nodata). It normalises the block to log(I / scene median), with NaN replaced by 0 (the
 scene median), the same constant that pads the scene's border. It then cuts the block's core into
 fixed-size sub-tiles, each extended by the halo, and runs them in batches through one model
-instance per process. Only one forward pass per device is in flight at a time. Finally it
+instance per process. Only one forward pass per device is in flight at a time. Unless the caller
+sets them, sub-tiles are as large as the device's memory budget allows for the network's peak
+activation memory per pixel (``ModelSpec.activation_bytes_per_px``): the halo is recomputed for
+every sub-tile, so larger sub-tiles waste less. Finally it
 stitches the sub-tiles' cores back together. Autocast (bf16/fp16) covers the network body only;
 the final exponential or posterior is computed in float32.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
@@ -28,9 +32,14 @@ _MODELS_KEPT = 4
 _MODELS_LOCK = threading.Lock()
 _DEVICE_LOCKS: dict[str, threading.Lock] = {}
 
-#: Sub-tile core size and batch size when the caller leaves them to the engine.
-_DEFAULT_SUBTILE = {"cpu": 512, "cuda": 1024, "mps": 512}
+#: Sub-tiles per forward pass when the caller leaves it to the engine.
 _DEFAULT_BATCH = {"cpu": 1, "cuda": 4, "mps": 2}
+#: Memory one forward pass may take when the engine chooses the sub-tile size: a share of the
+#: free GPU memory, and on the CPU (or MPS, whose memory is the system's) a share of the
+#: available RAM up to a cap, so that a scene's memory stays bounded whatever the model.
+_GPU_MEMORY_SHARE = 0.5
+_HOST_MEMORY_SHARE = 0.125
+_HOST_MEMORY_CAP = 2 * 2**30
 #: Intensities below this fraction of the scene median (-60 dB) are floored before the log.
 _FLOOR = 1e-6
 
@@ -85,6 +94,30 @@ def load_network(spec: Any, weights: Weights, device: Any, config: Mapping[str, 
         return _MODELS[key]
 
 
+def memory_budget(device: Any) -> int:
+    """Bytes one forward pass may use on ``device`` when the engine sizes the sub-tiles."""
+    if device.type == "cuda":
+        torch = require_torch()
+        free, _ = torch.cuda.mem_get_info(device)
+        return int(free * _GPU_MEMORY_SHARE)
+    import psutil  # a dependency of dask.distributed
+
+    return int(min(_HOST_MEMORY_CAP, psutil.virtual_memory().available * _HOST_MEMORY_SHARE))
+
+
+def default_subtile(core_px: int, halo: int, stride: int, bytes_per_px: int, batch: int, budget: int) -> int:
+    """The sub-tile core size, a multiple of ``stride``, for a block core of ``core_px``.
+
+    The largest sub-tile whose batch fits ``budget`` (given the network's peak activation
+    memory per input pixel), evened out so that the block's core splits into equal sub-tiles:
+    the halo is recomputed for every sub-tile, so fewer, larger ones waste less.
+    """
+    fits = int((budget / max(1, batch * bytes_per_px)) ** 0.5) - 2 * halo
+    largest = max(stride, fits // stride * stride)
+    pieces = math.ceil(core_px / largest)
+    return max(stride, math.ceil(math.ceil(core_px / pieces) / stride) * stride)
+
+
 def _subtiles(core_h: int, core_w: int, size: int) -> Iterator[tuple[int, int]]:
     for r in range(0, core_h, size):
         for c in range(0, core_w, size):
@@ -119,20 +152,23 @@ class ModelKernel:
         target = select_device(device)
         dtype = autocast_dtype(precision, target)
         stride = self.spec.stride_px
-        size = subtile_px or _DEFAULT_SUBTILE[target.type]
-        size = max(stride, size // stride * stride)
+        height, width = block.shape
+        core_h, core_w = height - 2 * halo, width - 2 * halo
+        out = np.full(block.shape, np.nan, dtype=np.float32)
+        if core_h <= 0 or core_w <= 0:
+            return out
         batch = batch_size or _DEFAULT_BATCH[target.type]
+        if subtile_px:
+            size = max(stride, subtile_px // stride * stride)
+        else:
+            bytes_per_px = self.spec.activation_bytes_per_px // (2 if dtype is not None else 1)
+            size = default_subtile(max(core_h, core_w), halo, stride, bytes_per_px, batch, memory_budget(target))
         network = load_network(self.spec, self.weights, target, self.config)
         median = float(scene_median) if scene_median and np.isfinite(scene_median) and scene_median > 0 else 1.0
 
         valid = np.isfinite(block)
         normalised = np.where(valid, np.maximum(block, median * _FLOOR), median) / median
         x = np.log(normalised).astype(np.float32)
-        height, width = block.shape
-        core_h, core_w = height - 2 * halo, width - 2 * halo
-        out = np.full(block.shape, np.nan, dtype=np.float32)
-        if core_h <= 0 or core_w <= 0:
-            return out
         # Sub-tiles as large as the core they cover (rounded up to the stride), plus the halo;
         # those of equal shape share batches.
         tiles_by_shape: dict[tuple[int, int], list[tuple[int, int, int, int]]] = {}

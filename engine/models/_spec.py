@@ -24,7 +24,9 @@ class ModelSpec:
     (``"module:ConfigClass"``), both imported only when the model runs (torch is optional).
     ``halo_px`` is the declared reach; the model card of shipped weights records the reach
     measured for them, which wins. ``stride_px`` is the network's total downsampling: tiles
-    start at multiples of it in scene coordinates.
+    start at multiples of it in scene coordinates. ``activation_bytes_per_px`` is the peak
+    memory of an fp32 forward pass per input pixel (measured by ``python -m benchmarks models``),
+    from which the runtime sizes sub-tiles to the device's memory.
     """
 
     name: str
@@ -35,6 +37,7 @@ class ModelSpec:
     description: str
     references: tuple[str, ...] = ()
     stride_px: int = 1
+    activation_bytes_per_px: int = 1024
     needs_gpu: bool = False
     preferred_chunk_px: int = 1024
     uses_looks: bool = False
@@ -55,7 +58,7 @@ PRECISION = Parameter(
     choices=("auto", "fp32", "bf16", "fp16"),
 )
 BATCH_SIZE = Parameter("batch_size", int, 0, "sub-tiles per forward pass; 0 chooses by device", minimum=0, maximum=1024)
-SUBTILE_PX = Parameter("subtile_px", int, 0, "sub-tile size in pixels; 0 chooses by device", minimum=0, maximum=8192)
+SUBTILE_PX = Parameter("subtile_px", int, 0, "sub-tile size in pixels; 0 sizes them to the device's free memory", minimum=0, maximum=8192)
 SCENE_MEDIAN = Parameter(
     "scene_median", float, None,
     "median intensity used to normalise the input (default: computed over the scene)", minimum=0.0,

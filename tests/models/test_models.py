@@ -14,6 +14,7 @@ import xarray as xr
 import engine
 from engine.exceptions import MethodUnavailableError, ParameterError
 from engine.models import SPECS, ModelSpec, Weights, measure_halo, model_method
+from engine.models._runtime import default_subtile
 from engine.models._weights import load_card
 from engine.synthetic import reflectivity, speckle
 from tests.models.conftest import method_for, perturbed_network
@@ -108,6 +109,22 @@ def test_runtime__sub_tiles_and_batches_do_not_change_the_result() -> None:
     for subtile, batch in [(32, 1), (48, 5), (100, 2)]:
         out = engine.despeckle(scene(image, -1), method, device="cpu", subtile_px=subtile, batch_size=batch).values
         np.testing.assert_allclose(out, reference, rtol=1e-5)
+
+
+@pytest.mark.parametrize("core, halo, stride, bytes_per_px, batch, budget", [
+    (1024, 22, 1, 400, 1, 2**31), (2048, 96, 16, 2050, 1, 2**31), (2048, 96, 16, 1025, 4, 40 * 2**30),
+    (1000, 31, 1, 1450, 2, 2**28), (37, 96, 16, 2050, 1, 2**31), (5000, 96, 16, 2050, 1, 2**20),
+])
+def test_runtime__default_sub_tiles_fit_the_memory_budget_and_split_the_block_evenly(core, halo, stride, bytes_per_px, batch, budget) -> None:
+    size = default_subtile(core, halo, stride, bytes_per_px, batch, budget)
+    assert size % stride == 0 and size >= stride
+    smallest = size == stride
+    assert smallest or batch * (size + 2 * halo) ** 2 * bytes_per_px <= budget
+    pieces = -(-core // size)
+    assert size < core + stride and pieces * size - core < pieces * stride  # even split, waste below one stride per piece
+    if not smallest and core > size:  # one stride more per piece would not fit, or would not save a piece
+        bigger = size + stride
+        assert batch * (bigger + 2 * halo) ** 2 * bytes_per_px > budget or -(-core // bigger) == pieces
 
 
 def test_runtime__bf16_on_cpu_stays_close_to_fp32() -> None:

@@ -101,16 +101,29 @@ class ExcitationAggregationPooling(nn.Module):
         self.out = nn.Conv2d(4 * width, width, 1)
 
     def forward(self, skips: list[torch.Tensor]) -> torch.Tensor:
-        projected = [p(_resample(s, i, self.level)) for i, (p, s) in enumerate(zip(self.projections, skips, strict=True))]
-        gates = sum(t for i, t in enumerate(projected) if i != self.level)
-        fused = projected[self.level] * (1.0 + torch.tanh(gates))  # excitation by the other levels
-        k = self.strip_window
-        rows = F.avg_pool2d(fused, (1, k), stride=1, padding=(0, k // 2), count_include_pad=False)
-        cols = F.avg_pool2d(fused, (k, 1), stride=1, padding=(k // 2, 0), count_include_pad=False)
-        weights = torch.exp(self.score(fused).clamp(-10.0, 10.0))
-        w = self.softmax_window
-        softmax_pooled = local_mean(weights * fused, w) / local_mean(weights, w)
-        return self.out(torch.cat([fused, rows, cols, softmax_pooled], dim=1))
+        # Written to keep few full-resolution tensors alive at once (this module sets the
+        # network's peak memory at the finest level): the gates are summed as they are made, and
+        # the output projection of the concatenation [fused, rows, cols, softmax-pooled] is
+        # applied as the sum of its four slices, which is the same linear map.
+        gates: torch.Tensor | None = None
+        same: torch.Tensor | None = None
+        for i, (projection, skip) in enumerate(zip(self.projections, skips, strict=True)):
+            t = projection(_resample(skip, i, self.level))
+            if i == self.level:
+                same = t
+            else:
+                gates = t if gates is None else gates + t
+        assert same is not None and gates is not None
+        fused = same * (1.0 + torch.tanh(gates))  # excitation by the other levels
+        del same, gates
+        k, w = self.strip_window, self.softmax_window
+        weight = self.out.weight.chunk(4, dim=1)
+        y = F.conv2d(fused, weight[0], self.out.bias)
+        y = y + F.conv2d(F.avg_pool2d(fused, (1, k), stride=1, padding=(0, k // 2), count_include_pad=False), weight[1])
+        y = y + F.conv2d(F.avg_pool2d(fused, (k, 1), stride=1, padding=(k // 2, 0), count_include_pad=False), weight[2])
+        scores = torch.exp(self.score(fused).clamp(-10.0, 10.0))
+        softmax_pooled = local_mean(scores * fused, w) / local_mean(scores, w)
+        return y + F.conv2d(softmax_pooled, weight[3])
 
 
 class MDN(nn.Module):
