@@ -12,6 +12,9 @@ SUITES = {
     "distributed": "benchmarks.distributed",
     "decorrelation": "benchmarks.decorrelation",
     "models": "benchmarks.models",
+    "sar-synthetic": "benchmarks.sar_synthetic",
+    "sar-real": "benchmarks.sar_real",
+    "ultrasound": "benchmarks.ultrasound",
 }
 
 
