@@ -97,6 +97,7 @@ class TrainConfig:
     data_root: str = "../shared/data"
     export: bool = True
     export_dir: str = ""
+    notes: str = ""  # what a user of the weights must know (limits of the data...): copied to the model card
     source: str = ""
 
     @property

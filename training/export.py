@@ -90,6 +90,7 @@ def export_weights(network: Any, config: TrainConfig, summary: dict[str, Any], d
             "command": f"despeckle train {config.source}" if config.source else None,
         },
         "metrics": summary.get("validation", {}),
+        "notes": config.notes,
     }
     (folder / f"{spec.name}.json").write_text(json.dumps(card, indent=2) + "\n")
     return weights
