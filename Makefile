@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: demo test system-deps benchmarks plugin clean
+.PHONY: demo test system-deps benchmarks plugin peers-venv clean
 
 ## Install the engine in a virtual environment and run the demo on built-in defaults.
 demo: $(VENV)/.installed
@@ -37,3 +37,9 @@ $(VENV)/.installed-test: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) demo_output .pytest_cache .hypothesis *.egg-info
+
+## The published peers (MERLIN, SAR2SAR from PyPI's deepdespeckling) in their own environment,
+## for `python -m benchmarks peers`. Debian's Python, for GDAL's bindings (python3-gdal).
+peers-venv:
+	/usr/bin/python3 -m venv --system-site-packages .cache/peers-venv
+	.cache/peers-venv/bin/python -m pip install -q torch==2.13.0 deepdespeckling

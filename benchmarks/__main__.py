@@ -15,6 +15,8 @@ SUITES = {
     "sar-synthetic": "benchmarks.sar_synthetic",
     "sar-real": "benchmarks.sar_real",
     "ultrasound": "benchmarks.ultrasound",
+    "peers": "benchmarks.peers",
+    "speed": "benchmarks.speed",
 }
 
 

@@ -54,7 +54,7 @@ def _timed(command: list[str]) -> float:
     return time.perf_counter() - started
 
 
-def _otb_command(otb: str, name: str, source: Path, target: str) -> list[str]:
+def otb_command(otb: str, name: str, source: Path, target: str) -> list[str]:
     otb_name, otb_params, _ = FILTERS[name]
     return [otb, "-in", str(source), "-out", target, "float", "-filter", otb_name, f"-filter.{otb_name}.rad", str(WINDOW_PX // 2), *otb_params]
 
@@ -87,7 +87,7 @@ def run(*, size_px: int = 4096, repeats: int = 5, workdir: Path | None = None) -
     tiny = benchmark_scene(folder, 64)
     megapixels = size_px * size_px / 1e6
 
-    otb_startup_s = statistics.median(_timed(_otb_command(otb, "lee", tiny, str(folder / "t_otb.tif"))) for _ in range(repeats))
+    otb_startup_s = statistics.median(_timed(otb_command(otb, "lee", tiny, str(folder / "t_otb.tif"))) for _ in range(repeats))
     rows, results = [], {}
     cases = [(name, "none") for name in FILTERS] + [("lee", "deflate")]
     for name, compress in cases:
@@ -95,7 +95,7 @@ def run(*, size_px: int = 4096, repeats: int = 5, workdir: Path | None = None) -
         engine_target = folder / "engine.tif"
         otb_times, engine_times = [], []
         for _ in range(repeats):
-            otb_times.append(_timed(_otb_command(otb, name, source, otb_target)))
+            otb_times.append(_timed(otb_command(otb, name, source, otb_target)))
             engine_times.append(_timed(_engine_command(name, source, engine_target, compress)))
         otb_s, engine_s = statistics.median(otb_times), statistics.median(engine_times)
         otb_stream_s = otb_s - otb_startup_s

@@ -1,0 +1,145 @@
+"""Peers side by side: OTB's Despeckle and the published MERLIN and SAR2SAR weights.
+
+What GIS and SAR users run today, on the same inputs as this engine's methods:
+
+- ``otbcli_Despeckle`` (Debian ``otb-bin``), Lee 7 × 7, 1 look, through GeoTIFF files;
+- MERLIN (Dalsasso et al. 2021; TerraSAR-X spotlight and stripmap weights) and SAR2SAR
+  (Dalsasso et al. 2021) from the PyPI package ``deepdespeckling``, run in their own virtual
+  environment (``make peers-venv``: the package pins its own torch and needs GDAL's Python
+  bindings) through ``benchmarks/peers/run_deepdespeckling.py``.
+
+Two inputs: the real 1-look Sentinel-1 pairs (amplitude PSNR/SSIM against the multitemporal
+reference, mean of ratio; MERLIN needs complex data, so only SAR2SAR runs there), and the
+TerraSAR-X-type SLC crop, the data MERLIN was made for (no reference: ENL of homogeneous boxes,
+ratio mean/std, M-index, EPD-ROA, as in ``sar-real``). The MERLIN output published with the
+sample data is compared with our rerun of the same weights.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rasterio
+
+import engine
+from benchmarks._quality import available_methods, data_folder, despeckle_intensity
+from benchmarks._report import markdown_table, write_results
+from benchmarks.filters_vs_otb import otb_command
+from benchmarks.sar_real import filtered_intensity, measure
+from benchmarks.sar_synthetic import real_pairs, score
+from engine.exceptions import DespeckleWarning
+from engine.metrics import homogeneous_boxes
+
+SUITE = "peers"
+REPO = Path(__file__).resolve().parents[1]
+PEERS_PYTHON = Path(os.environ.get("DESPECKLE_PEERS_PYTHON", REPO / ".cache" / "peers-venv" / "bin" / "python"))
+RUNNER = Path(__file__).resolve().parent / "peers" / "run_deepdespeckling.py"
+
+
+def deepdespeckling(model: str, image: np.ndarray, folder: Path) -> tuple[np.ndarray, float]:
+    """Despeckled amplitude from a published model, and the wall time of its process."""
+    source, target = folder / "in.npy", folder / "out.npy"
+    np.save(source, image)
+    started = time.perf_counter()
+    subprocess.run([str(PEERS_PYTHON), str(RUNNER), model, str(source), str(target)], check=True, capture_output=True)
+    return np.load(target).astype(np.float64), time.perf_counter() - started
+
+
+def otb_lee(intensity: np.ndarray, folder: Path) -> np.ndarray:
+    source, target = folder / "otb_in.tif", folder / "otb_out.tif"
+    profile = {"driver": "GTiff", "width": intensity.shape[1], "height": intensity.shape[0], "count": 1, "dtype": "float32"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+        with rasterio.open(source, "w", **profile) as f:
+            f.write(intensity.astype(np.float32), 1)
+        subprocess.run(otb_command(shutil.which("otbcli_Despeckle") or "otbcli_Despeckle", "lee", source, str(target)), check=True, capture_output=True)
+        with rasterio.open(target) as f:
+            return f.read(1).astype(np.float64)
+
+
+def _ours() -> list[str]:
+    return [m for m in available_methods() if m in ("lee", "kuan", "frost", "fast-cnn", "speckle2void", "mdn-cl")]
+
+
+def run(*, workdir: Path | None = None) -> Path:
+    have_peers = PEERS_PYTHON.exists()
+    have_otb = shutil.which("otbcli_Despeckle") is not None
+    pairs_results: dict[str, dict[str, float]] = {}
+    tsx_results: dict[str, dict[str, float]] = {}
+    seconds: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        folder = Path(tmp)
+        pairs = real_pairs()
+        for method in _ours():
+            rows = [score(c, n, despeckle_intensity(n, method)) for c, n in pairs.values()]
+            pairs_results[method] = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+        if have_otb:
+            rows = [score(c, n, otb_lee(n, folder)) for c, n in pairs.values()]
+            pairs_results["OTB Lee 7×7"] = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+        if have_peers:
+            rows, spent = [], 0.0
+            for c, n in pairs.values():
+                amplitude, s = deepdespeckling("sar2sar", np.sqrt(n), folder)
+                rows.append(score(c, n, amplitude**2))
+                spent += s
+            pairs_results["SAR2SAR (deepdespeckling)"] = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+            seconds["SAR2SAR, 4 pairs"] = spent
+
+        slc = data_folder("sar", "slc") / "tsx_crop_256_reim.npy"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DespeckleWarning)
+            scene = engine.open_scene(slc)
+        reim = np.load(slc).astype(np.float32)
+        noisy = reim[..., 0].astype(np.float64) ** 2 + reim[..., 1].astype(np.float64) ** 2
+        boxes = homogeneous_boxes(noisy, box_px=16, count=8)
+        outputs: dict[str, np.ndarray] = {m: filtered_intensity(scene, m) for m in _ours()}
+        if have_otb:
+            outputs["OTB Lee 7×7"] = otb_lee(noisy, folder)
+        published = np.load(data_folder("sar", "slc") / "tsx_crop_256_merlin_amplitude.npy").astype(np.float64)
+        outputs["MERLIN, published output"] = published**2
+        agreement: dict[str, float] = {}
+        if have_peers:
+            for model in ("spotlight", "stripmap"):
+                amplitude, seconds[f"MERLIN {model}, TSX crop"] = deepdespeckling(model, reim, folder)
+                outputs[f"MERLIN {model} (deepdespeckling)"] = amplitude**2
+                agreement[model] = float(np.corrcoef(amplitude.ravel(), published.ravel())[0, 1])
+            amplitude, seconds["SAR2SAR, TSX crop"] = deepdespeckling("sar2sar", np.sqrt(noisy), folder)
+            outputs["SAR2SAR (deepdespeckling)"] = amplitude**2
+        tsx_results = {name: measure(noisy, out, boxes) for name, out in outputs.items()}
+
+    tables = [
+        "### Real Sentinel-1 pairs (amplitude PSNR, data range of the reference)\n\n"
+        + markdown_table(["method", "PSNR dB", "SSIM", "ratio mean"], [[m, r["psnr_db"], r["ssim"], r["ratio_mean"]] for m, r in sorted(pairs_results.items(), key=lambda kv: -kv[1]["psnr_db"])]),
+        "### TerraSAR-X-type SLC crop (no reference)\n\n"
+        + markdown_table(["method", "ENL", "ratio mean", "ratio std", "M-index", "EPD-ROA"],
+                         [[m, r["enl"], r["ratio_mean"], r["ratio_std"], r["m_index"], r["epd_roa"]] for m, r in tsx_results.items()]),
+    ]
+    if seconds:
+        tables.append("### Wall time of the peers' processes (start-up and model loading included)\n\n" + markdown_table(["run", "seconds"], [[k, v] for k, v in seconds.items()]))
+    notes = []
+    if not have_peers:
+        notes.append(f"MERLIN and SAR2SAR were not run: no peers environment at {PEERS_PYTHON} (`make peers-venv`).")
+    if not have_otb:
+        notes.append("OTB was not run: otbcli_Despeckle is not installed (`make system-deps`).")
+    if agreement:
+        notes.append("Our rerun of MERLIN against the output published with the sample data: correlation "
+                     + ", ".join(f"{k} {v:.3f}" for k, v in agreement.items())
+                     + " (the published output's settings are not documented; neither rerun reproduces it exactly).")
+    summary = (
+        "The published deep despecklers, run here with their own code and weights, beside this engine's methods. "
+        "SAR2SAR and MERLIN were trained on TerraSAR-X; the Sentinel-1 pairs are outside their training domain, the "
+        "TerraSAR-X-type crop is inside it. OTB's Lee equals the engine's `lee` away from the border (see filters-vs-otb). "
+        "SAR2SAR runs through the package's documented amplitude interface; its weak despeckling on the TerraSAR-X-type "
+        "crop (low ENL, ratio std above 1) is what that interface gives here, not a tuned result.\n\n"
+        + " ".join(notes)
+    )
+    data: dict[str, Any] = {"pairs": pairs_results, "tsx_crop": tsx_results, "seconds": seconds, "merlin_agreement": agreement, "peers_python": str(PEERS_PYTHON) if have_peers else None}
+    return write_results(SUITE, summary=summary, tables=tables, data=data)
