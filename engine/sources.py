@@ -41,6 +41,10 @@ def _lazy(kind: str, path: str, variable: str | None, stamp: tuple[float, int], 
         return np.load(path, mmap_mode="r", allow_pickle=False)
     if kind == "raw":
         return np.memmap(path, dtype=np.dtype(settings["dtype"]), mode="r", offset=settings["offset"], shape=tuple(settings["shape"]))
+    if kind == "ultrasound-rf":  # channel RF, beamformed once per process (a few MB)
+        from engine.ultrasound import beamformed_frame
+
+        return beamformed_frame(path, variable)
     if kind == "hdf5":
         import h5py
 
@@ -67,7 +71,8 @@ class SceneSource:
     Parameters
     ----------
     kind
-        ``raster`` (anything GDAL reads), ``zarr`` or ``npy``.
+        ``raster`` (anything GDAL reads), ``zarr``, ``npy``, ``raw``, ``hdf5`` or
+        ``ultrasound-rf`` (channel RF, beamformed when first read).
     path
         The file or store.
     shape, dtype

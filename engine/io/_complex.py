@@ -90,6 +90,15 @@ def hdf5_dataset(path: Path, variable: str | None) -> str:
 def open_hdf5(path: Path, *, variable: str | None, chunk_px: int) -> xr.DataArray:
     import h5py
 
+    from engine.ultrasound import beamformed_shape, frame_dataset, is_pybf_rf
+
+    if is_pybf_rf(path):  # ultrasound channel RF: beamformed into a complex image
+        name = frame_dataset(path, variable)
+        source = SceneSource.for_file("ultrasound-rf", str(path), beamformed_shape(path, name), np.complex64, variable=name)
+        scene = scene_from_source(source, chunk_px)
+        scene.attrs["hdf5_dataset"] = name
+        scene.attrs["beamforming"] = "0-degree plane-wave delay-and-sum (engine.ultrasound); rows 0.1 mm from 3 mm depth, one column per element"
+        return scene
     try:
         name = hdf5_dataset(path, variable)
         with h5py.File(path, "r") as f:

@@ -3,6 +3,8 @@ until one runs). Each description says how the network differs from its publicat
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from engine.models._spec import ModelSpec, register_model
 
 FAST_CNN = register_model(
@@ -45,6 +47,21 @@ SPECKLE2VOID = register_model(
         needs_gpu=True,
         uses_looks=True,
         decorrelated_input=True,
+    )
+)
+
+# The same network, trained on ultrasound: its own name, so that both sets of weights can ship.
+SPECKLE2VOID_ULTRASOUND = register_model(
+    replace(
+        SPECKLE2VOID,
+        name="speckle2void-ultrasound",
+        title="Speckle2Void trained on ultrasound (blind-spot, self-supervised)",
+        description=(
+            "The Speckle2Void network trained on ultrasound instead of SAR: beamformed in-vivo "
+            "channel RF (complex IQ), decorrelated like SLC, with the blind spot widened to the "
+            "nearest neighbours because lateral speckle stays correlated after whitening. Meant "
+            "for beamformed RF/IQ data; scan-converted B-mode images carry no phase to decorrelate."
+        ),
     )
 )
 
