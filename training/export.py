@@ -15,6 +15,7 @@ from safetensors.torch import save_file
 
 from engine._version import __version__
 from engine.models import SPECS, measure_halo
+from engine.models._halo import probe_size_px
 from engine.models._weights import WEIGHTS_DIR, sha256
 from training.config import TrainConfig
 
@@ -60,7 +61,7 @@ def export_weights(network: Any, config: TrainConfig, summary: dict[str, Any], d
     save_file(tensors, str(temporary))
     os.chmod(temporary, 0o644)  # safetensors creates files readable by their owner only; weights ship
     os.replace(temporary, weights)
-    halo = measure_halo(network, stride=spec.stride_px, size_px=768 if spec.stride_px > 1 else 192)
+    halo = measure_halo(network, stride=spec.stride_px, size_px=probe_size_px(spec.halo_px, spec.stride_px))
     card = {
         "name": spec.name,
         "title": spec.title,

@@ -18,6 +18,14 @@ from engine.synthetic import reflectivity, speckle
 THRESHOLD = 1e-6
 
 
+def probe_size_px(halo_px: int, stride_px: int = 1) -> int:
+    """A probe comfortably wider than twice the declared reach, a multiple of the stride, and no
+    larger: the gradient is taken through the whole network, whose saved activations grow with
+    the probe's area (a 768-pixel probe of mdn-cl needs over 24 GiB)."""
+    stride = max(stride_px, 1)
+    return max(192, -(-(2 * halo_px + 128) // stride) * stride)
+
+
 def influence_radius(gradient: np.ndarray, centre: tuple[int, int], threshold: float) -> int:
     magnitude = np.abs(gradient)
     strong = magnitude > threshold * magnitude.max()

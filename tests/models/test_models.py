@@ -14,6 +14,7 @@ import xarray as xr
 import engine
 from engine.exceptions import MethodUnavailableError, ParameterError
 from engine.models import SPECS, ModelSpec, Weights, measure_halo, model_method
+from engine.models._halo import probe_size_px
 from engine.models._runtime import default_subtile
 from engine.models._weights import load_card
 from engine.synthetic import reflectivity, speckle
@@ -63,7 +64,7 @@ def test_halo__measured_reach_is_the_declared_halo(model_name: str) -> None:
         declared = card["halo_px"]
     else:
         network, declared = perturbed_network(model_name), spec.halo_px
-    size = 768 if spec.stride_px > 1 else 192
+    size = probe_size_px(spec.halo_px, spec.stride_px)
     measured = measure_halo(network, stride=spec.stride_px, size_px=size, seeds=(0,))
     if spec.stride_px == 1:
         assert measured == declared  # pure convolution stacks: the exact receptive field
