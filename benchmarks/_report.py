@@ -28,6 +28,24 @@ def write_results(suite: str, *, summary: str, tables: list[str], data: dict[str
     return path
 
 
+def pyplot() -> Any:
+    """matplotlib's pyplot on the file-only Agg backend (benchmarks run headless)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig: Any, name: str, *, dpi: int = 100) -> str:
+    """Write ``fig`` to ``results/<name>.png``, close it, and return the file name for the markdown."""
+    filename = f"{name}.png"
+    fig.savefig(RESULTS / filename, dpi=dpi)
+    pyplot().close(fig)
+    return filename
+
+
 def markdown_table(header: list[str], rows: list[list[Any]]) -> str:
     def cell(value: Any) -> str:
         return f"{value:.3g}" if isinstance(value, float) else str(value)

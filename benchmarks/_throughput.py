@@ -1,8 +1,9 @@
-"""Timing the engine file to file, in this process: open, despeckle, write (GeoTIFF)."""
+"""Timing: the engine file to file in this process (open, despeckle, write), and commands."""
 
 from __future__ import annotations
 
 import statistics
+import subprocess
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -18,6 +19,13 @@ def engine_file_to_file_s(method: str, source: Path, target: Path, params: Mappi
     chunk = chunk_px or engine.get_method(method).preferred_chunk_px
     scene = engine.open_scene(source, domain="intensity", chunk_px=chunk)
     engine.write_scene(engine.despeckle(scene, method, **params), target, overwrite=True, compress=compress)
+    return time.perf_counter() - started
+
+
+def command_seconds(command: list[str]) -> float:
+    """Wall seconds of one run of an external command (which must succeed)."""
+    started = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True)
     return time.perf_counter() - started
 
 

@@ -18,19 +18,17 @@ from __future__ import annotations
 
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import rasterio
 
-from benchmarks._report import RESULTS, markdown_table, write_results
+from benchmarks._report import markdown_table, pyplot, save_figure, write_results
 from benchmarks._scenes import benchmark_scene
-from benchmarks._throughput import engine_file_to_file_s, median_seconds
+from benchmarks._throughput import command_seconds, engine_file_to_file_s, median_seconds
 
 SUITE = "filters-vs-otb"
 FILTERS = {  # engine name: (OTB name, OTB extra parameters, engine extra parameters)
@@ -46,12 +44,6 @@ DEFLATE_OTB = "?&gdal:co:COMPRESS=DEFLATE&gdal:co:PREDICTOR=3&gdal:co:TILED=YES&
 def _despeckle_command() -> list[str]:
     script = Path(sys.executable).parent / "despeckle"
     return [str(script)] if script.exists() else [sys.executable, "-m", "engine.cli"]
-
-
-def _timed(command: list[str]) -> float:
-    started = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True)
-    return time.perf_counter() - started
 
 
 def otb_command(otb: str, name: str, source: Path, target: str) -> list[str]:
@@ -87,7 +79,7 @@ def run(*, size_px: int = 4096, repeats: int = 5, workdir: Path | None = None) -
     tiny = benchmark_scene(folder, 64)
     megapixels = size_px * size_px / 1e6
 
-    otb_startup_s = statistics.median(_timed(otb_command(otb, "lee", tiny, str(folder / "t_otb.tif"))) for _ in range(repeats))
+    otb_startup_s = statistics.median(command_seconds(otb_command(otb, "lee", tiny, str(folder / "t_otb.tif"))) for _ in range(repeats))
     rows, results = [], {}
     cases = [(name, "none") for name in FILTERS] + [("lee", "deflate")]
     for name, compress in cases:
@@ -95,8 +87,8 @@ def run(*, size_px: int = 4096, repeats: int = 5, workdir: Path | None = None) -
         engine_target = folder / "engine.tif"
         otb_times, engine_times = [], []
         for _ in range(repeats):
-            otb_times.append(_timed(otb_command(otb, name, source, otb_target)))
-            engine_times.append(_timed(_engine_command(name, source, engine_target, compress)))
+            otb_times.append(command_seconds(otb_command(otb, name, source, otb_target)))
+            engine_times.append(command_seconds(_engine_command(name, source, engine_target, compress)))
         otb_s, engine_s = statistics.median(otb_times), statistics.median(engine_times)
         otb_stream_s = otb_s - otb_startup_s
         in_process_s = _in_process_seconds(name, source, folder / "inproc.tif", repeats, compress)
@@ -135,10 +127,7 @@ def run(*, size_px: int = 4096, repeats: int = 5, workdir: Path | None = None) -
 
 
 def _plot(results: dict[str, Any]) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     names = list(results)
     x = np.arange(len(names))
@@ -149,7 +138,4 @@ def _plot(results: dict[str, Any]) -> str:
     ax.set_ylabel("streaming throughput, MPix/s")
     ax.set_title("Classical filters, 7x7, file to file")
     ax.legend()
-    name = f"{SUITE}.png"
-    fig.savefig(RESULTS / name, dpi=100)
-    plt.close(fig)
-    return name
+    return save_figure(fig, SUITE)

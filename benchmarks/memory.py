@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks._report import RESULTS, markdown_table, write_results
+from benchmarks._report import markdown_table, pyplot, save_figure, write_results
 from benchmarks._scenes import benchmark_scene
 
 SUITE = "memory"
@@ -61,10 +61,7 @@ def run(*, sizes: tuple[int, ...] = SIZES, workdir: Path | None = None) -> Path:
 
 
 def _plot(results: dict[int, Any], baseline: float) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     sizes = sorted(results)
     fig, ax = plt.subplots(figsize=(6, 4), constrained_layout=True)
@@ -77,7 +74,4 @@ def _plot(results: dict[int, Any], baseline: float) -> str:
     ax.set_ylim(0, 1200)
     ax.set_title("despeckle run --method lee: peak memory")
     ax.legend()
-    name = f"{SUITE}.png"
-    fig.savefig(RESULTS / name, dpi=100)
-    plt.close(fig)
-    return name
+    return save_figure(fig, SUITE)

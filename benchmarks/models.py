@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 import engine
-from benchmarks._report import RESULTS, markdown_table, write_results
+from benchmarks._report import markdown_table, pyplot, save_figure, write_results
 from benchmarks._scenes import benchmark_scene
 from benchmarks._throughput import engine_file_to_file_s
 from engine.models import SPECS
@@ -180,10 +180,7 @@ def run(*, size_px: int = 2048, repeats: int = 2, workdir: Path | None = None) -
 def _plot(results: dict[str, Any]) -> str | None:
     if not results:
         return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     keys = [(n, k) for n, r in results.items() for k in r["runs"]]
     x = np.arange(len(keys))
@@ -197,7 +194,4 @@ def _plot(results: dict[str, Any]) -> str | None:
     ax.set_ylabel("MPix/s (log scale)")
     ax.set_title("Deep models: throughput")
     ax.legend()
-    name = f"{SUITE}.png"
-    fig.savefig(RESULTS / name, dpi=100)
-    plt.close(fig)
-    return name
+    return save_figure(fig, SUITE)

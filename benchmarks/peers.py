@@ -33,7 +33,7 @@ import engine
 from benchmarks._quality import available_methods, data_folder, despeckle_intensity
 from benchmarks._report import markdown_table, write_results
 from benchmarks.filters_vs_otb import otb_command
-from benchmarks.sar_real import filtered_intensity, measure
+from benchmarks.sar_real import filtered_intensity, measure, noisy_intensity
 from benchmarks.sar_synthetic import real_pairs, score
 from engine.exceptions import DespeckleWarning
 from engine.metrics import homogeneous_boxes
@@ -97,8 +97,8 @@ def run(*, workdir: Path | None = None) -> Path:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DespeckleWarning)
             scene = engine.open_scene(slc)
-        reim = np.load(slc).astype(np.float32)
-        noisy = reim[..., 0].astype(np.float64) ** 2 + reim[..., 1].astype(np.float64) ** 2
+        reim = np.load(slc).astype(np.float32)  # MERLIN's input: (rows, columns, 2)
+        noisy = noisy_intensity(scene)
         boxes = homogeneous_boxes(noisy, box_px=16, count=8)
         outputs: dict[str, np.ndarray] = {m: filtered_intensity(scene, m) for m in _ours()}
         if have_otb:

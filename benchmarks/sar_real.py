@@ -24,7 +24,8 @@ import xarray as xr
 
 import engine
 from benchmarks._quality import available_methods, data_folder, display
-from benchmarks._report import RESULTS, markdown_table, write_results
+from benchmarks._report import markdown_table, pyplot, save_figure, write_results
+from engine.domain import to_intensity
 from engine.exceptions import DespeckleWarning
 from engine.metrics import enl_auto, epd_roa, homogeneous_boxes, m_index, ratio_statistics
 
@@ -47,15 +48,7 @@ def scenes() -> dict[str, xr.DataArray]:
 
 
 def noisy_intensity(scene: xr.DataArray) -> np.ndarray:
-    values = np.asarray(scene.values)
-    domain = scene.attrs["domain"]
-    if domain == "complex":
-        return (np.abs(values) ** 2).astype(np.float64)
-    if domain == "db":
-        return 10.0 ** (values.astype(np.float64) / 10.0)
-    if domain == "amplitude":
-        return values.astype(np.float64) ** 2
-    return values.astype(np.float64)
+    return np.asarray(to_intensity(np.asarray(scene.values), scene.attrs["domain"]), dtype=np.float64)
 
 
 def filtered_intensity(scene: xr.DataArray, method: str) -> np.ndarray:
@@ -78,11 +71,8 @@ def measure(noisy: np.ndarray, filtered: np.ndarray, boxes: list[Any]) -> dict[s
     }
 
 
-def _figure(noisy: np.ndarray, outputs: dict[str, np.ndarray], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def _figure(noisy: np.ndarray, outputs: dict[str, np.ndarray]) -> str:
+    plt = pyplot()
 
     fig, axes = plt.subplots(2, len(outputs) + 1, figsize=(2.3 * (len(outputs) + 1), 4.8), squeeze=False)
     axes[0, 0].imshow(display(np.sqrt(noisy)), cmap="gray")
@@ -97,8 +87,7 @@ def _figure(noisy: np.ndarray, outputs: dict[str, np.ndarray], path: Path) -> No
         axes[1, j].axis("off")
     fig.suptitle("TerraSAR-X crop: outputs (top) and ratio images noisy / filtered, 0–3 (bottom)", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    return save_figure(fig, SUITE)
 
 
 def run(*, workdir: Path | None = None) -> Path:
@@ -119,13 +108,14 @@ def run(*, workdir: Path | None = None) -> Path:
         rows = [[m, r["enl"], r.get("ratio_mean", ""), r.get("ratio_std", ""), r.get("m_index", ""), r.get("epd_roa", "")]
                 for m, r in results[name].items()]
         tables.append(f"### {name} ({noisy.shape[0]}×{noisy.shape[1]})\n\n" + markdown_table(["method", "ENL", "ratio mean", "ratio std", "M-index", "EPD-ROA"], rows))
+    figures = []
     if figure:
         noisy = figure.pop("input")
-        _figure(noisy, figure, RESULTS / "sar-real.png")
+        figures.append(_figure(noisy, figure))
     summary = (
         "Real data, no reference. A good despeckler has a ratio mean near 1, a low M-index (pure speckle in the ratio image), "
         "a high ENL on homogeneous ground, and EPD-ROA not far below 1. The MERLIN row is the published output shipped "
         "with the sample data, rescaled to the input's mean (its own radiometric scale is unknown), not a run of ours. "
         "The M-index is infinite for a method that returns its input."
     )
-    return write_results(SUITE, summary=summary, tables=tables, figures=["sar-real.png"], data={"results": results})
+    return write_results(SUITE, summary=summary, tables=tables, figures=figures, data={"results": results})

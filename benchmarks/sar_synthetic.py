@@ -24,11 +24,12 @@ from typing import Any
 import numpy as np
 
 from benchmarks._quality import available_methods, data_folder, despeckle_intensity
-from benchmarks._report import RESULTS, markdown_table, write_results
+from benchmarks._report import markdown_table, pyplot, save_figure, write_results
 from engine.methods import get_method
-from engine.metrics import psnr, ratio_statistics, ssim
+from engine.metrics import ratio_statistics
 from engine.synthetic import speckle
 from training.data import load_intensity
+from training.evaluate import load_pairs, reference_scores
 
 SUITE = "sar-synthetic"
 CROP_PX = 256
@@ -47,20 +48,13 @@ def references() -> dict[str, np.ndarray]:
         for k, (r, c) in enumerate([(200, 300), (600, 2000)]):
             crop = np.maximum(image[r : r + CROP_PX, c : c + CROP_PX], 1.0)  # 8-bit references hold exact zeros
             refs[f"{path.stem}#{k}"] = crop
-    for path in sorted(data_folder("sar", "pairs", "clean").glob("*.npy")):
-        refs[f"pairs/{path.stem}"] = np.load(path).astype(np.float64) ** 2
+    for name, (clean, _) in real_pairs().items():
+        refs[f"pairs/{name}"] = clean
     return refs
 
 
 def score(clean_intensity: np.ndarray, noisy_intensity: np.ndarray, estimate: np.ndarray) -> dict[str, float]:
-    clean = np.sqrt(clean_intensity)
-    amplitude = np.sqrt(np.maximum(estimate, 0.0))
-    data_range = float(clean.max() - clean.min())
-    return {
-        "psnr_db": psnr(clean, amplitude, data_range=data_range),
-        "ssim": ssim(clean, amplitude, data_range=data_range),
-        "ratio_mean": ratio_statistics(noisy_intensity, estimate)["mean"],
-    }
+    return {**reference_scores(clean_intensity, estimate), "ratio_mean": ratio_statistics(noisy_intensity, estimate)["mean"]}
 
 
 def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
@@ -83,8 +77,7 @@ def synthetic_part(methods: list[str]) -> dict[str, dict[str, dict[str, float]]]
 
 
 def real_pairs() -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    folder = data_folder("sar", "pairs")
-    return {p.stem: (np.load(p).astype(np.float64) ** 2, np.load(folder / "noisy" / p.name).astype(np.float64) ** 2) for p in sorted((folder / "clean").glob("*.npy"))}
+    return load_pairs(data_folder("sar", "pairs"))
 
 
 def pairs_part(methods: list[str]) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, Any]], dict[str, np.ndarray]]:
@@ -117,11 +110,8 @@ def _settings(params: dict[str, Any]) -> str:
     return ", ".join(f"{k} {v}" for k, v in params.items())
 
 
-def _figure(examples: dict[str, np.ndarray], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def _figure(examples: dict[str, np.ndarray]) -> str:
+    plt = pyplot()
 
     lo, hi = np.percentile(np.sqrt(examples["clean"]), [1, 99])
     fig, axes = plt.subplots(1, len(examples), figsize=(3 * len(examples), 3.3))
@@ -131,15 +121,14 @@ def _figure(examples: dict[str, np.ndarray], path: Path) -> None:
         ax.axis("off")
     fig.suptitle("Real 1-look Sentinel-1 pair (amplitude, same stretch): reference, input, best classical filter, models", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return save_figure(fig, SUITE, dpi=110)
 
 
 def run(*, workdir: Path | None = None) -> Path:
     methods = available_methods()
     synthetic = synthetic_part(methods)
     defaults, search, examples = pairs_part(methods)
-    _figure(examples, RESULTS / "sar-synthetic.png")
+    figure = _figure(examples)
 
     tables = []
     for looks, per_method in synthetic.items():
@@ -164,5 +153,5 @@ def run(*, workdir: Path | None = None) -> Path:
             f"({search[best_filter]['psnr_db']:.2f} dB); the best model, {best_model}, reaches "
             f"{models[best_model]['psnr_db']:.2f} dB: {margin:+.2f} dB (target +1.5 dB: {'met' if margin >= 1.5 else 'not met'}).")
     lines.append("The models were trained on 1-look speckle only: their 4-look rows show what that costs.")
-    return write_results(SUITE, summary="\n\n".join(lines), tables=tables, figures=["sar-synthetic.png"],
+    return write_results(SUITE, summary="\n\n".join(lines), tables=tables, figures=[figure],
                          data={"synthetic": synthetic, "pairs_defaults": defaults, "pairs_filter_search": search, "verdict": verdict})

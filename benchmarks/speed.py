@@ -14,16 +14,14 @@ from __future__ import annotations
 
 import shutil
 import statistics
-import subprocess
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 from benchmarks._quality import available_methods
-from benchmarks._report import RESULTS, markdown_table, write_results
+from benchmarks._report import markdown_table, pyplot, save_figure, write_results
 from benchmarks._scenes import benchmark_scene
-from benchmarks._throughput import engine_file_to_file_s, median_seconds
+from benchmarks._throughput import command_seconds, engine_file_to_file_s, median_seconds
 from benchmarks.filters_vs_otb import otb_command
 from engine.methods import get_method
 
@@ -33,9 +31,7 @@ SIZE_PX = 2048
 
 def _otb_lee_s(otb: str, source: Path, folder: Path, repeats: int) -> float:
     def once(path: Path) -> float:
-        started = time.perf_counter()
-        subprocess.run(otb_command(otb, "lee", path, str(folder / "otb.tif")), check=True, capture_output=True)
-        return time.perf_counter() - started
+        return command_seconds(otb_command(otb, "lee", path, str(folder / "otb.tif")))
 
     startup = statistics.median(once(benchmark_scene(folder, 64)) for _ in range(repeats))
     return statistics.median(once(source) for _ in range(repeats)) - startup
@@ -50,11 +46,8 @@ def _devices() -> list[str]:
         return ["cpu"]
 
 
-def _plot(rows: list[dict[str, Any]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def _plot(rows: list[dict[str, Any]]) -> str:
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(8, 4))
     names = [f"{r['method']} ({r['device']})" if r["device"] != "cpu" else r["method"] for r in rows]
@@ -63,8 +56,7 @@ def _plot(rows: list[dict[str, Any]], path: Path) -> None:
     ax.set_xlabel("megapixels per second, file to file (log scale)")
     ax.invert_yaxis()
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return save_figure(fig, SUITE, dpi=110)
 
 
 def run(*, size_px: int = SIZE_PX, repeats: int = 3, workdir: Path | None = None) -> Path:
@@ -88,10 +80,10 @@ def run(*, size_px: int = SIZE_PX, repeats: int = 3, workdir: Path | None = None
                 rows.append({"method": method, "kind": kind, "device": device, "seconds": seconds, "mpix_s": megapixels / seconds,
                              "times_otb_lee": (otb_s / seconds) if otb_s else None})
     rows.sort(key=lambda r: -r["mpix_s"])
-    _plot(rows, RESULTS / "speed.png")
+    figure = _plot(rows)
     table = markdown_table(["method", "kind", "device", "seconds", "MPix/s", "× OTB Lee"],
                            [[r["method"], r["kind"], r["device"], r["seconds"], r["mpix_s"], r["times_otb_lee"] if r["times_otb_lee"] else "–"] for r in rows])
     otb_line = f"OTB Lee 7 × 7 streamed {megapixels / otb_s:.2f} MPix/s on the same file." if otb_s else "OTB was not installed: no reference column."
     summary = f"Every available method on a {size_px} × {size_px} float32 GeoTIFF, file to file. {otb_line}"
-    return write_results(SUITE, summary=summary, tables=[table], figures=["speed.png"],
+    return write_results(SUITE, summary=summary, tables=[table], figures=[figure],
                          data={"size_px": size_px, "otb_lee_streaming_s": otb_s, "rows": rows})

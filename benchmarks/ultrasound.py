@@ -28,7 +28,7 @@ import xarray as xr
 
 import engine
 from benchmarks._quality import available_methods, data_folder, despeckle_intensity
-from benchmarks._report import RESULTS, markdown_table, write_results
+from benchmarks._report import markdown_table, pyplot, save_figure, write_results
 from benchmarks._ultrasound_data import beamformed, bmode_to_intensity, intensity_to_bmode, load_bmode
 from engine.metrics import cnr, enl, epd_roa, gcnr, snr
 
@@ -76,11 +76,8 @@ def measure(intensity: np.ndarray, estimate: np.ndarray, rois: dict[str, Any]) -
     }
 
 
-def _figure(examples: dict[str, dict[str, np.ndarray]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def _figure(examples: dict[str, dict[str, np.ndarray]]) -> str:
+    plt = pyplot()
 
     names = list(examples)
     columns = list(next(iter(examples.values())))
@@ -92,8 +89,7 @@ def _figure(examples: dict[str, dict[str, np.ndarray]], path: Path) -> None:
             axes[i, j].axis("off")
         axes[i, 0].set_ylabel(name, fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    return save_figure(fig, SUITE)
 
 
 def run(*, workdir: Path | None = None) -> Path:
@@ -108,16 +104,16 @@ def run(*, workdir: Path | None = None) -> Path:
 
     keys = ("snr", "enl", "cnr", "gcnr", "epd_roa")
     mean = {m: {k: float(np.mean([results[n][m][k] for n in scenes])) for k in keys} for m in ["input", *methods]}
-    gain = {m: {"gcnr": mean[m]["gcnr"] - mean["input"]["gcnr"], "snr": mean[m]["snr"] / mean["input"]["snr"]} for m in methods}
+    snr_gain = {m: mean[m]["snr"] / mean["input"]["snr"] for m in methods}
     # Most promising: the best detectability (gCNR) among methods that keep most of the edges.
     keeping = [m for m in methods if mean[m]["epd_roa"] >= 0.8] or methods
     best = max(keeping, key=lambda m: mean[m]["gcnr"])
-    smoothest = max(methods, key=lambda m: mean[m]["snr"])  # the largest speckle SNR
+    smoothest = max(methods, key=lambda m: snr_gain[m])
     ranked = sorted(methods, key=lambda m: -mean[m]["gcnr"])
     figure_columns = ["input", *ranked[:3]]
     if smoothest not in figure_columns:
         figure_columns.append(smoothest)
-    _figure({n: {c: outputs[n][c] for c in figure_columns} for n in scenes}, RESULTS / "ultrasound.png")
+    figure = _figure({n: {c: outputs[n][c] for c in figure_columns} for n in scenes})
 
     rows = [[m, *(mean[m][k] for k in keys)] for m in ["input", *ranked]]
     tables = ["### Mean over the images\n\n" + markdown_table(["method", "SNR", "ENL", "CNR", "gCNR", "EPD-ROA"], rows)]
@@ -127,8 +123,8 @@ def run(*, workdir: Path | None = None) -> Path:
     summary = (
         f"Which method is the most promising on ultrasound? On these {len(scenes)} images, **{best}**: the highest mean gCNR "
         f"({mean[best]['gcnr']:.3f} against {mean['input']['gcnr']:.3f} for the input) among the methods that keep most edges "
-        f"(EPD-ROA ≥ 0.8; {best}: {mean[best]['epd_roa']:.2f}), with the speckle SNR raised {gain[best]['snr']:.2f}×. "
-        f"The largest SNR gain, {gain[smoothest]['snr']:.2f}×, is {smoothest}'s, with a gCNR of {mean[smoothest]['gcnr']:.3f} "
+        f"(EPD-ROA ≥ 0.8; {best}: {mean[best]['epd_roa']:.2f}), with the speckle SNR raised {snr_gain[best]:.2f}×. "
+        f"The largest SNR gain, {snr_gain[smoothest]:.2f}×, is {smoothest}'s, with a gCNR of {mean[smoothest]['gcnr']:.3f} "
         f"and EPD-ROA {mean[smoothest]['epd_roa']:.2f}. "
         "gCNR is the figure that says whether a target can be told from its background, so it decides; SNR alone "
         "rewards blur."
@@ -152,5 +148,5 @@ def run(*, workdir: Path | None = None) -> Path:
             "first training gave outputs biased low, as the SAR-trained speckle2void is on the beamformed muscle here (see "
             "training/configs/speckle2void-ultrasound.yaml)."
         )
-    return write_results(SUITE, summary=summary, tables=tables, figures=["ultrasound.png"],
+    return write_results(SUITE, summary=summary, tables=tables, figures=[figure],
                          data={"rois": str(ROIS.relative_to(ROIS.parents[2])), "results": results, "mean": mean, "most_promising": best})

@@ -15,20 +15,31 @@ from engine.metrics import psnr, ratio_statistics, ssim
 from training.data import load_intensity, resolve_source_options
 
 
+def load_pairs(folder: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The clean/noisy pairs in ``folder`` (clean/, noisy/; amplitude .npy) as intensity, by name."""
+    found = {p.stem: (np.load(p).astype(np.float64) ** 2, np.load(folder / "noisy" / p.name).astype(np.float64) ** 2)
+             for p in sorted((folder / "clean").glob("*.npy"))}
+    if not found:
+        raise FileNotFoundError(f"no validation pairs in {folder}")
+    return found
+
+
+def reference_scores(clean_intensity: np.ndarray, estimate_intensity: np.ndarray) -> dict[str, float]:
+    """Amplitude PSNR and SSIM of an estimate against its clean reference, with the data range of
+    the clean amplitude (max - min): the figures every model card and benchmark reports."""
+    clean = np.sqrt(clean_intensity)
+    amplitude = np.sqrt(np.maximum(estimate_intensity, 0.0))
+    data_range = float(clean.max() - clean.min())
+    return {"psnr_db": psnr(clean, amplitude, data_range=data_range), "ssim": ssim(clean, amplitude, data_range=data_range)}
+
+
 def evaluate_pairs(method: Method | str, folder: Path, **parameters: Any) -> dict[str, float]:
     """Mean amplitude PSNR/SSIM of ``method`` over the pairs in ``folder`` (clean/, noisy/)."""
-    scores: dict[str, list[float]] = {"psnr_db": [], "ssim": []}
-    for clean_path in sorted((folder / "clean").glob("*.npy")):
-        clean = np.load(clean_path).astype(np.float64)
-        noisy = np.load(folder / "noisy" / clean_path.name).astype(np.float32)
-        estimate = engine.despeckle(noisy**2, method, domain="intensity", **parameters).values
-        amplitude = np.sqrt(np.maximum(estimate, 0.0))
-        data_range = float(clean.max() - clean.min())
-        scores["psnr_db"].append(psnr(clean, amplitude, data_range=data_range))
-        scores["ssim"].append(ssim(clean, amplitude, data_range=data_range))
-    if not scores["psnr_db"]:
-        raise FileNotFoundError(f"no validation pairs in {folder}")
-    return {k: float(np.mean(v)) for k, v in scores.items()}
+    scores = [
+        reference_scores(clean, engine.despeckle(noisy.astype(np.float32), method, domain="intensity", **parameters).values)
+        for clean, noisy in load_pairs(folder).values()
+    ]
+    return {key: float(np.mean([s[key] for s in scores])) for key in scores[0]}
 
 
 def evaluate_ratio(method: Method | str, sources: list[tuple[Path, dict[str, Any]]], **parameters: Any) -> dict[str, float]:

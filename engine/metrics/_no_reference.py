@@ -15,23 +15,22 @@ from engine.metrics._homogeneous import Box, enl, homogeneous_boxes
 from engine.metrics._reference import _pair
 
 
+def _ratio_image(noisy_intensity: Any, filtered_intensity: Any) -> tuple[np.ndarray, np.ndarray]:
+    """noisy / filtered where both are finite and the filtered value is positive, NaN elsewhere."""
+    noisy, filtered = _pair(noisy_intensity, filtered_intensity)
+    valid = np.isfinite(noisy) & np.isfinite(filtered) & (filtered > 0)
+    ratio = np.where(valid, noisy / np.where(valid, filtered, 1.0), np.nan)
+    return ratio, valid
+
+
 def ratio_statistics(noisy_intensity: Any, filtered_intensity: Any) -> dict[str, float]:
     """Mean and standard deviation of the ratio image noisy / filtered (intensity).
 
     An unbiased filter gives a mean of 1; for pure L-look speckle removed and nothing else, the
     standard deviation is 1/sqrt(L).
     """
-    noisy, filtered = _pair(noisy_intensity, filtered_intensity)
-    valid = np.isfinite(noisy) & np.isfinite(filtered) & (filtered > 0)
-    ratio = noisy[valid] / filtered[valid]
-    return {"mean": float(ratio.mean()), "std": float(ratio.std())}
-
-
-def _ratio_image(noisy_intensity: Any, filtered_intensity: Any) -> tuple[np.ndarray, np.ndarray]:
-    noisy, filtered = _pair(noisy_intensity, filtered_intensity)
-    valid = np.isfinite(noisy) & np.isfinite(filtered) & (noisy > 0) & (filtered > 0)
-    ratio = np.where(valid, noisy / np.where(valid, filtered, 1.0), np.nan)
-    return ratio, valid
+    ratio, valid = _ratio_image(noisy_intensity, filtered_intensity)
+    return {"mean": float(ratio[valid].mean()), "std": float(ratio[valid].std())}
 
 
 def _glcm_homogeneity(values: np.ndarray, top: float, levels: int) -> float:
@@ -68,7 +67,7 @@ def m_index(
     noisy = np.asarray(noisy_intensity, dtype=np.float64)
     ratio, valid = _ratio_image(noisy, filtered_intensity)
     if valid.sum() < 2:
-        raise ValueError("the M-index needs valid (finite, positive) pixels in both images")
+        raise ValueError("the M-index needs pixels finite in both images with a positive filtered value")
     chosen = boxes if boxes is not None else homogeneous_boxes(noisy)
     if not chosen:
         raise ValueError("no homogeneous box with only valid pixels was found in the noisy image")
