@@ -3,7 +3,7 @@
 Per model: trainable parameters; multiply-accumulates per output pixel (convolutions and matrix
 products, counted by ``torch.utils.flop_counter`` on a 256 x 256 tile; elementwise operations
 are not counted); the peak memory of one fp32 forward pass per input pixel (resident-set growth
-of a fresh process running a 1024 x 1024 tile: the figure the runtime sizes sub-tiles by, checked
+of a fresh process running a 1024 x 1024 tile through the network as the runtime loads it: the figure the runtime sizes sub-tiles by, checked
 here against the value the model declares); and two throughputs on the same 2048 x 2048 scene:
 
 - raw forward: the network alone on the scene already in memory as normalised log intensity,
@@ -43,9 +43,12 @@ from engine.models._weights import Weights, load_card
 SUITE = "models"
 _MEMORY_PROBE = """
 import json, resource, sys, torch
-from engine.models import SPECS
+from engine.models import SPECS, Weights
+from engine.models._runtime import load_network
+from engine.models._weights import load_card
 spec, size = SPECS[sys.argv[1]], int(sys.argv[2])
-network = spec.build().eval()
+card = load_card(spec.name) or {}
+network = load_network(spec, Weights.shipped(spec.name), torch.device("cpu"), card.get("architecture_config"))
 x = torch.zeros(1, 1, size, size)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 with torch.inference_mode():

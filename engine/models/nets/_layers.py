@@ -32,13 +32,36 @@ class SimpleGate(nn.Module):
         return a * b
 
 
+def box_mean(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Mean over a ``height`` x ``width`` box centred on each pixel (odd sizes), counting only
+    pixels inside the tensor: ``avg_pool2d(..., stride=1, count_include_pad=False)``.
+
+    Computed as two depthwise convolutions with kernels of ones (a row sum, then a column sum)
+    divided by the number of pixels inside the box, which factorises into a row and a column
+    count because the inside is a rectangle. On the CPU this is several times faster than
+    ``avg_pool2d``, whose square-kernel loop dominated the network's time at large tiles.
+    """
+    # The channel count is fixed by the layer (a constant when exported to ONNX); the counts are
+    # box sums of ones shaped like one channel of x, so the spatial size stays dynamic.
+    channels = int(x.shape[1])
+
+    def box_sum(values: torch.Tensor, groups: int) -> torch.Tensor:
+        if width > 1:
+            values = F.conv2d(values, x.new_ones(groups, 1, 1, width), padding=(0, width // 2), groups=groups)
+        if height > 1:
+            values = F.conv2d(values, x.new_ones(groups, 1, height, 1), padding=(height // 2, 0), groups=groups)
+        return values
+
+    return box_sum(x, channels) / box_sum(torch.ones_like(x[:, :1]), 1)
+
+
 def local_mean(x: torch.Tensor, window: int) -> torch.Tensor:
     """Mean over a ``window`` x ``window`` neighbourhood, counting only pixels inside the tensor.
 
     Replaces global average pooling: the statistic a pixel sees is that of its surroundings,
     not of whatever tile or image it happens to be processed in.
     """
-    return F.avg_pool2d(x, window, stride=1, padding=window // 2, count_include_pad=False)
+    return box_mean(x, window, window)
 
 
 class LocalChannelAttention(nn.Module):

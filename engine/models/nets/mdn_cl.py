@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.models.nets._layers import NAFBlock, local_mean
+from engine.models.nets._layers import NAFBlock, box_mean, local_mean
 
 STRIDE = 16
 
@@ -119,8 +119,8 @@ class ExcitationAggregationPooling(nn.Module):
         k, w = self.strip_window, self.softmax_window
         weight = self.out.weight.chunk(4, dim=1)
         y = F.conv2d(fused, weight[0], self.out.bias)
-        y = y + F.conv2d(F.avg_pool2d(fused, (1, k), stride=1, padding=(0, k // 2), count_include_pad=False), weight[1])
-        y = y + F.conv2d(F.avg_pool2d(fused, (k, 1), stride=1, padding=(k // 2, 0), count_include_pad=False), weight[2])
+        y = y + F.conv2d(box_mean(fused, 1, k), weight[1])
+        y = y + F.conv2d(box_mean(fused, k, 1), weight[2])
         scores = torch.exp(self.score(fused).clamp(-10.0, 10.0))
         softmax_pooled = local_mean(scores * fused, w) / local_mean(scores, w)
         return y + F.conv2d(softmax_pooled, weight[3])
