@@ -3,8 +3,9 @@
 Per model: trainable parameters; multiply-accumulates per output pixel (convolutions and matrix
 products, counted by ``torch.utils.flop_counter`` on a 256 x 256 tile; elementwise operations
 are not counted); the peak memory of one fp32 forward pass per input pixel (resident-set growth
-of a fresh process running a 1024 x 1024 tile through the network as the runtime loads it: the figure the runtime sizes sub-tiles by, checked
-here against the value the model declares); and two throughputs on the same 2048 x 2048 scene:
+of a fresh process running a 1024 x 1024 tile through the network as the runtime loads it: the
+figure the runtime sizes sub-tiles by, checked here against the value the model declares); and
+two throughputs on the same 1024 x 1024 scene (one chunk for every model):
 
 - raw forward: the network alone on the scene already in memory as normalised log intensity,
   cut into non-overlapping tiles of the size the engine would use, in batches of the engine's
@@ -102,9 +103,12 @@ def _measure(name: str, source: Path, folder: Path, repeats: int, device_name: s
     batch = _DEFAULT_BATCH[device.type]
     dtype = autocast_dtype(precision, device)
     bytes_per_px = spec.activation_bytes_per_px // (2 if dtype is not None else 1)
-    tile = default_subtile(chunk, halo, spec.stride_px, bytes_per_px, batch, memory_budget(device))
     with rasterio.open(source) as f:
         image = f.read(1)
+    # The sub-tile the runtime chooses for this scene's block core (the whole scene when it fits
+    # one chunk), so that raw and engine run the network on tiles of the same size.
+    core = min(chunk, max(image.shape))
+    tile = default_subtile(core, halo, spec.stride_px, bytes_per_px, batch, memory_budget(device))
     stride = spec.stride_px
     h, w = image.shape[0] // stride * stride, image.shape[1] // stride * stride
     log_image = np.log(np.maximum(image[:h, :w], 1e-30) / np.median(image)).astype(np.float32)
@@ -133,7 +137,7 @@ def _measure(name: str, source: Path, folder: Path, repeats: int, device_name: s
     }
 
 
-def run(*, size_px: int = 2048, repeats: int = 2, workdir: Path | None = None) -> Path:
+def run(*, size_px: int = 1024, repeats: int = 3, workdir: Path | None = None) -> Path:
     import torch
 
     folder = Path(workdir or tempfile.mkdtemp(prefix="despeckle-bench-"))
@@ -165,7 +169,8 @@ def run(*, size_px: int = 2048, repeats: int = 2, workdir: Path | None = None) -
     summary = (
         f"{size_px} x {size_px} float32 GeoTIFF, default settings, median of {repeats} alternating runs. Engine file-to-file "
         f"throughput as a fraction of the raw batched forward pass on the CPU: {ratios} (target 0.8). The halo bound "
-        "column is the most any tiled runner can reach with that sub-tile and reach; the rest is reading, the scene-median "
+        "column, (sub-tile / (sub-tile + 2 halo))^2, is the share of the pixels the network runs on that are output: what "
+        "a tiled runner reaches if the network's speed per pixel does not depend on the tile size; the rest is reading, the scene-median "
         "pass, normalisation and writing."
         + ("" if torch.cuda.is_available() else " No GPU was available to this run: GPU figures are absent, not estimated.")
     )

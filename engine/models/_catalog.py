@@ -31,7 +31,7 @@ SPECKLE2VOID = register_model(
         network="engine.models.nets.speckle2void:Speckle2Void",
         config="engine.models.nets.speckle2void:Speckle2VoidConfig",
         halo_px=31,  # 2 * (1+1+1+2+2+2+2+4) rows above the pixel, plus the one-row shift
-        activation_bytes_per_px=1850,  # measured by benchmarks/models.py (fp32, CPU)
+        activation_bytes_per_px=1850,  # largest of repeated benchmarks/models.py probes (fp32, CPU)
         description=(
             "Blind-spot network trained without clean references (Molini et al. 2022): four "
             "rotated half-plane receptive fields that exclude the pixel predict an inverse-Gamma "
@@ -73,7 +73,7 @@ MDN_CL = register_model(
         config="engine.models.nets.mdn_cl:MDNConfig",
         halo_px=96,
         stride_px=16,
-        activation_bytes_per_px=2200,  # measured by benchmarks/models.py (fp32, CPU)
+        activation_bytes_per_px=2200,  # largest of repeated benchmarks/models.py probes (fp32, CPU)
         description=(
             "The multi-scale despeckling network with excitation-aggregation pooling and a "
             "contrastive speckle-aware encoder (ISPRS J. 2024), made tile-local: channel "

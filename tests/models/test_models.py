@@ -128,6 +128,17 @@ def test_runtime__default_sub_tiles_fit_the_memory_budget_and_split_the_block_ev
         assert batch * (bigger + 2 * halo) ** 2 * bytes_per_px > budget or -(-core // bigger) == pieces
 
 
+@pytest.mark.parametrize(("height", "width"), [(3, 3), (15, 15), (1, 15), (15, 1), (5, 9)])
+def test_box_mean__is_the_average_pooling_the_weights_were_trained_with(height: int, width: int) -> None:
+    import torch.nn.functional as F
+
+    from engine.models.nets._layers import box_mean
+
+    x = torch.randn(2, 4, 37, 53, generator=torch.Generator().manual_seed(0))
+    pooled = F.avg_pool2d(x, (height, width), stride=1, padding=(height // 2, width // 2), count_include_pad=False)
+    assert torch.allclose(box_mean(x, height, width), pooled, rtol=0, atol=1e-6)
+
+
 def test_runtime__bf16_on_cpu_stays_close_to_fp32() -> None:
     method = method_for("fast-cnn")
     image = speckled((96, 96))

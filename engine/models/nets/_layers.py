@@ -32,27 +32,25 @@ class SimpleGate(nn.Module):
         return a * b
 
 
-def box_mean(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
-    """Mean over a ``height`` x ``width`` box centred on each pixel (odd sizes), counting only
-    pixels inside the tensor: ``avg_pool2d(..., stride=1, count_include_pad=False)``.
-
-    Computed as two depthwise convolutions with kernels of ones (a row sum, then a column sum)
-    divided by the number of pixels inside the box, which factorises into a row and a column
-    count because the inside is a rectangle. On the CPU this is several times faster than
-    ``avg_pool2d``, whose square-kernel loop dominated the network's time at large tiles.
-    """
-    # The channel count is fixed by the layer (a constant when exported to ONNX); the counts are
-    # box sums of ones shaped like one channel of x, so the spatial size stays dynamic.
+def box_sum(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Sum over a ``height`` x ``width`` box centred on each pixel (odd sizes), pixels outside
+    the tensor counting as zero: a row sum then a column sum, each a depthwise convolution with a
+    kernel of ones (on the CPU several times faster than ``avg_pool2d``, whose square-kernel loop
+    dominated mdn-cl's time). The channel count is fixed by the layer, so it is a constant in an
+    ONNX export and the spatial size stays dynamic."""
     channels = int(x.shape[1])
+    if width > 1:
+        x = F.conv2d(x, x.new_ones(channels, 1, 1, width), padding=(0, width // 2), groups=channels)
+    if height > 1:
+        x = F.conv2d(x, x.new_ones(channels, 1, height, 1), padding=(height // 2, 0), groups=channels)
+    return x
 
-    def box_sum(values: torch.Tensor, groups: int) -> torch.Tensor:
-        if width > 1:
-            values = F.conv2d(values, x.new_ones(groups, 1, 1, width), padding=(0, width // 2), groups=groups)
-        if height > 1:
-            values = F.conv2d(values, x.new_ones(groups, 1, height, 1), padding=(height // 2, 0), groups=groups)
-        return values
 
-    return box_sum(x, channels) / box_sum(torch.ones_like(x[:, :1]), 1)
+def box_mean(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Mean over a ``height`` x ``width`` box counting only pixels inside the tensor, as
+    ``avg_pool2d(..., stride=1, count_include_pad=False)`` (the layer the weights were trained
+    with): the box sum divided by the box sum of ones."""
+    return box_sum(x, height, width) / box_sum(torch.ones_like(x[:, :1]), height, width)
 
 
 def local_mean(x: torch.Tensor, window: int) -> torch.Tensor:

@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.models.nets._layers import NAFBlock, box_mean, local_mean
+from engine.models.nets._layers import NAFBlock, box_mean, box_sum
 
 STRIDE = 16
 
@@ -122,7 +122,7 @@ class ExcitationAggregationPooling(nn.Module):
         y = y + F.conv2d(box_mean(fused, 1, k), weight[1])
         y = y + F.conv2d(box_mean(fused, k, 1), weight[2])
         scores = torch.exp(self.score(fused).clamp(-10.0, 10.0))
-        softmax_pooled = local_mean(scores * fused, w) / local_mean(scores, w)
+        softmax_pooled = box_sum(scores * fused, w, w) / box_sum(scores, w, w)  # the pixel counts cancel
         return y + F.conv2d(softmax_pooled, weight[3])
 
 
