@@ -6,7 +6,13 @@
    are derived from each target's own value, so the result does not depend on the tiling.
 3. Whiten inside the band with the separable FIR filter (tile by tile, with a halo of half its
    length), scaled to keep the mean intensity.
-4. Put the point targets back exactly as they were.
+4. Restore the local mean intensity (``local_gain_px``). Whitening undoes the system's
+   point-spread function, and with it the sidelobe leakage that lifts dark areas next to bright
+   ones: on a 60 dB ultrasound frame a scene-wide gain left the darkest tenth at 0.24x its local
+   mean. A smooth gain, the square root of the ratio of windowed mean intensities before and
+   after whitening, puts the local level back at the window's scale and leaves the pixel-to-pixel
+   whitening (the lag-1 correlation) as it was.
+5. Put the point targets back exactly as they were.
 
 A filter that keeps the pixel grid cannot create samples the band does not hold. With a band
 covering a fraction b of the spectrum, the residual lag-1 intensity correlation after perfect
@@ -26,7 +32,7 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
-from engine.exceptions import InputError
+from engine.exceptions import InputError, ParameterError
 from engine.pipeline import nodata_of
 from engine.scene_statistics import intensity_quantile
 from engine.slc._spectrum import SEGMENT_PX, AxisResponse, fit_response, periodograms, whitening_kernel
@@ -34,6 +40,7 @@ from engine.tiling import apply_overlapped
 
 POINT_TARGET_FACTOR = 50.0
 TAPS = 63
+LOCAL_GAIN_PX = 15
 
 
 @dataclass(frozen=True)
@@ -174,12 +181,38 @@ def _convolve(z: np.ndarray, kernel: np.ndarray, axis: int) -> np.ndarray:
     return (conv(re, kr) - conv(im, ki)) + 1j * (conv(re, ki) + conv(im, kr))
 
 
-def whiten_block(block: np.ndarray, *, azimuth_kernel: np.ndarray, range_kernel: np.ndarray, threshold: float, median: float) -> np.ndarray:
+def _valid_mean(values: np.ndarray, valid: np.ndarray, size: int) -> np.ndarray:
+    """Windowed mean of ``values`` over the valid pixels of each ``size`` x ``size`` window."""
+    from scipy import ndimage
+
+    total = ndimage.uniform_filter(np.where(valid, values, 0.0), size, mode="constant")
+    count = ndimage.uniform_filter(valid.astype(np.float64), size, mode="constant")
+    return np.where(count > 0, total / np.maximum(count, 1e-12), 0.0)
+
+
+def _local_gain(before: np.ndarray, after: np.ndarray, valid: np.ndarray, size: int) -> np.ndarray:
+    """Amplitude gain that gives ``after`` the windowed mean intensity of ``before``."""
+    wanted, got = _valid_mean(np.abs(before) ** 2, valid, size), _valid_mean(np.abs(after) ** 2, valid, size)
+    ratio = np.divide(wanted, got, out=np.ones_like(wanted), where=got > 0)
+    return np.sqrt(np.maximum(ratio, 0.0))  # box sums can round just below zero
+
+
+def whiten_block(
+    block: np.ndarray,
+    *,
+    azimuth_kernel: np.ndarray,
+    range_kernel: np.ndarray,
+    threshold: float,
+    median: float,
+    local_gain_px: int = LOCAL_GAIN_PX,
+) -> np.ndarray:
     """The decorrelation kernel on one complex block carrying its halo (NaN = no pixel).
 
     Near the scene border and nodata part of the filter falls on no pixel: the output is
     rescaled by the share of the filter's energy that fell on valid pixels (normalised
-    convolution), so the intensity keeps its level there too.
+    convolution), so the intensity keeps its level there too. With ``local_gain_px`` > 0 the
+    output is then given the input's mean intensity in every window of that size, point targets
+    left out of both means (they are put back as they were).
     """
     from scipy import ndimage
 
@@ -187,12 +220,15 @@ def whiten_block(block: np.ndarray, *, azimuth_kernel: np.ndarray, range_kernel:
     z = np.where(invalid, 0, block).astype(np.complex128)
     targets = (np.abs(z) ** 2 >= threshold) & ~invalid
     z[targets] = pseudo_gaussian(block[targets]) * np.sqrt(median)
+    before = z
     z = _convolve(_convolve(z, azimuth_kernel, 0), range_kernel, 1)
     coverage = ndimage.convolve1d(
         ndimage.convolve1d((~invalid).astype(np.float64), np.abs(azimuth_kernel) ** 2, axis=0, mode="constant"),
         np.abs(range_kernel) ** 2, axis=1, mode="constant",
     ) / (np.sum(np.abs(azimuth_kernel) ** 2) * np.sum(np.abs(range_kernel) ** 2))
     z = z / np.sqrt(np.maximum(coverage, 1e-3))
+    if local_gain_px:
+        z = z * _local_gain(before, z, ~invalid & ~targets, local_gain_px)
     out = z.astype(np.complex64)
     out[targets] = block[targets]
     out[invalid] = np.nan
@@ -207,18 +243,23 @@ def decorrelate(
     point_target_factor: float = POINT_TARGET_FACTOR,
     azimuth_band: tuple[float, float] | None = None,
     range_band: tuple[float, float] | None = None,
+    local_gain_px: int = LOCAL_GAIN_PX,
 ) -> xr.DataArray:
     """Decorrelate the speckle of a complex scene; returns a lazy complex DataArray.
 
     Estimates the spectral response now (one pass over the scene) unless ``model`` is given;
     the whitening itself is lazy and tiled. Coordinates, georeferencing and attributes are
     kept; ``attrs["decorrelation"]`` records the estimated bands. Each band of a (band, y, x)
-    scene (polarisations) is decorrelated on its own spectrum.
+    scene (polarisations) is decorrelated on its own spectrum. ``local_gain_px`` is the window
+    whose mean intensity the output keeps (0: the scene-wide gain only).
     """
+    if local_gain_px < 0 or local_gain_px in (1, 2):
+        # A window of one pixel would give every pixel its input intensity back: no whitening.
+        raise ParameterError(f"local_gain_px must be 0 (scene-wide gain only) or at least 3, got {local_gain_px}")
     if scene.ndim == 3 and model is None:
         bands = [
             decorrelate(scene.isel({scene.dims[0]: i}), taps=taps, point_target_factor=point_target_factor,
-                        azimuth_band=azimuth_band, range_band=range_band)
+                        azimuth_band=azimuth_band, range_band=range_band, local_gain_px=local_gain_px)
             for i in range(scene.shape[0])
         ]
         out = xr.concat(bands, dim=scene.dims[0], combine_attrs="override")
@@ -229,7 +270,8 @@ def decorrelate(
         scene, point_target_factor=point_target_factor, azimuth_band=azimuth_band, range_band=range_band, taps=taps
     )
     azimuth_kernel, range_kernel = model.kernels()
-    halo = max(azimuth_kernel.size, range_kernel.size) // 2
+    # The gain's window reaches further than the filter by half its size.
+    halo = max(azimuth_kernel.size, range_kernel.size) // 2 + local_gain_px // 2
     data = _valid_complex(scene)
     whitened = apply_overlapped(
         data,
@@ -240,10 +282,11 @@ def decorrelate(
             "range_kernel": range_kernel,
             "threshold": point_target_factor * model.median_intensity,
             "median": model.median_intensity,
+            "local_gain_px": local_gain_px,
         },
     )
     out = scene.copy(data=whitened)
     out.encoding = {k: v for k, v in scene.encoding.items() if not k.startswith("despeckle_source")}
-    out.attrs["decorrelation"] = json.dumps(model.describe())
+    out.attrs["decorrelation"] = json.dumps(model.describe() | {"local_gain_px": local_gain_px})
     out.attrs.pop("_FillValue", None)
     return out

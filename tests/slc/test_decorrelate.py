@@ -134,3 +134,29 @@ def test_multilook__moves_gcps() -> None:
     scene = scene.rio.write_gcps([GroundControlPoint(9.5, 19.5, 3.0, 50.0, 0), GroundControlPoint(0, 0, 3.1, 50.1, 0), GroundControlPoint(39, 0, 3.2, 50.2, 0)], "EPSG:4326")
     gcps = engine.slc.multilook(scene, 2, 4).rio.get_gcps()
     assert (gcps[0].row, gcps[0].col) == (4.5, 4.5)
+
+
+def test_decorrelate__keeps_local_means_beside_bright_areas() -> None:
+    """Whitening undoes the point-spread function and its sidelobe leakage into dark areas; the
+    local gain keeps 15-px mean intensities, which the scene-wide gain alone moves by 20 % and more."""
+    from scipy import ndimage
+
+    reflectivity = np.full((256, 256), 1e-4)
+    reflectivity[:, 96:160] = 1.0  # 40 dB brighter strip
+    z = synthetic_slc((256, 256), band=(0.5, 0.5), shift=(0, 0), hamming=1.0, point_targets=0, reflectivity_map=reflectivity, seed=3)
+    before = np.abs(z) ** 2
+    dark_columns = np.r_[40:80, 180:220]  # more than a window from the strip and the scene border
+
+    def local_mean_error(local_gain_px: int) -> float:
+        after = np.abs(engine.slc.decorrelate(complex_scene(z, chunks=(100, 70)), local_gain_px=local_gain_px).values) ** 2
+        ratio = ndimage.uniform_filter(after, 15) / ndimage.uniform_filter(before, 15)
+        return float(np.max(np.abs(np.median(ratio[:, dark_columns], axis=0) - 1)))
+
+    with_gain, without = local_mean_error(15), local_mean_error(0)
+    assert with_gain < 0.05 and without > 0.1, (with_gain, without)
+
+
+@pytest.mark.parametrize("size", [-1, 1, 2])
+def test_decorrelate__rejects_a_local_gain_window_that_cannot_work(known: np.ndarray, size: int) -> None:
+    with pytest.raises(ParameterError, match="local_gain_px"):
+        engine.slc.decorrelate(complex_scene(known), local_gain_px=size)
