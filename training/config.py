@@ -29,6 +29,9 @@ class DataConfig:
     ``complex_pairs``...).
     correlated_fraction: share of synthetic patches whose speckle is spatially correlated
     (simulated through a SAR transfer function), so the model also handles detected SLC and GRD.
+    normalise_by: what the log-intensity input is divided by: ``patch`` (each patch's median) or
+    ``image`` (the median of the image the patch comes from, as the engine divides by the scene's
+    median at inference; real noisy images only, kinds ``slc`` and ``bmode``).
     """
 
     kind: str = "synthetic"
@@ -38,6 +41,7 @@ class DataConfig:
     looks: tuple[float, ...] = (1.0,)
     correlated_fraction: float = 0.0
     point_target_factor: float = 50.0
+    normalise_by: str = "patch"
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,10 @@ def load_config(path: str | Path, **overrides: Any) -> TrainConfig:
     config = _build(TrainConfig, {**values, "source": str(path)}, path.name)
     if config.trainer not in TRAINERS:
         raise ParameterError(f"trainer must be one of {', '.join(TRAINERS)}, got {config.trainer!r}")
+    if config.data.normalise_by not in ("patch", "image"):
+        raise ParameterError(f"data.normalise_by must be 'patch' or 'image', got {config.data.normalise_by!r}")
+    if config.data.normalise_by == "image" and config.data.kind == "synthetic":
+        raise ParameterError("data.normalise_by: image needs real noisy images (kind slc or bmode); synthetic patches are normalised by their own median")
     from engine.models import SPECS
 
     if config.model not in SPECS:

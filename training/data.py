@@ -79,12 +79,14 @@ def dihedral(patch: np.ndarray, k: int) -> np.ndarray:
 @dataclass
 class Batch:
     """noisy: (N, 1, P, P) intensity; clean: the same without speckle (None if self-supervised);
-    looks: per patch; weight: 1 where the loss applies (0 on point targets)."""
+    looks: per patch; weight: 1 where the loss applies (0 on point targets); reference: (N, 1, 1, 1)
+    intensity each patch is normalised by (its source image's median), None to use its own."""
 
     noisy: np.ndarray
     clean: np.ndarray | None
     looks: np.ndarray
     weight: np.ndarray
+    reference: np.ndarray | None = None
 
 
 class PatchSampler:
@@ -109,12 +111,16 @@ class PatchSampler:
                 raise InputError(f"no training image is at least {size} pixels on each side; lower data.patch_px")
         areas = np.array([image.size for image in self.images], dtype=np.float64)
         self.weights = areas / areas.sum()
+        # The engine divides by the median of the scene's valid intensity; "image" does the same.
+        self.medians = [float(np.median(image[np.isfinite(image) & (image > 0)])) for image in self.images]
 
-    def crop(self, size: int) -> np.ndarray:
-        image = self.images[self.rng.choice(len(self.images), p=self.weights)]
+    def crop(self, size: int) -> tuple[np.ndarray, int]:
+        """A random crop (random dihedral transform) and the index of the image it comes from."""
+        index = int(self.rng.choice(len(self.images), p=self.weights))
+        image = self.images[index]
         r = self.rng.integers(0, image.shape[0] - size + 1)
         c = self.rng.integers(0, image.shape[1] - size + 1)
-        return dihedral(image[r : r + size, c : c + size], int(self.rng.integers(0, 8)))
+        return dihedral(image[r : r + size, c : c + size], int(self.rng.integers(0, 8))), index
 
     def speckle(self, shape: tuple[int, int], looks: float) -> np.ndarray:
         if self.config.correlated_fraction and self.rng.random() < self.config.correlated_fraction:
@@ -129,11 +135,13 @@ class PatchSampler:
         noisy = np.empty((n, 1, p, p), np.float32)
         clean = np.empty((n, 1, p, p), np.float32)
         looks = np.empty(n, np.float32)
+        reference = np.empty((n, 1, 1, 1), np.float32)
         for i in range(0, n, crops):
-            region = self.crop(2 * p if crops == 2 else p)
+            region, index = self.crop(2 * p if crops == 2 else p)
             for j in range(crops):
                 if i + j >= n:
                     break
+                reference[i + j] = self.medians[index]
                 if crops == 2:
                     r, c = self.rng.integers(0, p + 1, size=2)
                     patch = region[r : r + p, c : c + p]
@@ -148,4 +156,5 @@ class PatchSampler:
             # Point targets (far above the patch median) follow no speckle model: no loss there.
             medians = np.median(noisy, axis=(1, 2, 3), keepdims=True)
             weight[noisy >= cfg.point_target_factor * medians] = 0.0
-        return Batch(noisy=noisy, clean=None if self_supervised else clean, looks=looks, weight=weight)
+        return Batch(noisy=noisy, clean=None if self_supervised else clean, looks=looks, weight=weight,
+                     reference=reference if cfg.normalise_by == "image" else None)

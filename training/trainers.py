@@ -23,13 +23,14 @@ from training.data import Batch, PatchSampler
 from training.losses import blindspot_nll, l1_gradient, nt_xent, total_variation
 
 
-def normalised_log(noisy: np.ndarray) -> tuple[torch.Tensor, np.ndarray]:
-    medians = np.median(noisy, axis=(1, 2, 3), keepdims=True)
+def normalised_log(noisy: np.ndarray, reference: np.ndarray | None = None) -> tuple[torch.Tensor, np.ndarray]:
+    """log(noisy / reference), the network's input; ``reference`` defaults to each patch's median."""
+    medians = np.median(noisy, axis=(1, 2, 3), keepdims=True) if reference is None else reference
     return torch.from_numpy(np.log(np.maximum(noisy, medians * 1e-6) / medians).astype(np.float32)), medians
 
 
 def _despeckle_loss(network: Any, batch: Batch, config: TrainConfig, device: Any) -> tuple[torch.Tensor, Any]:
-    x, medians = normalised_log(batch.noisy)
+    x, medians = normalised_log(batch.noisy, batch.reference)
     target = torch.from_numpy(np.log(batch.clean / medians).astype(np.float32)).to(device)
     x = x.to(device)
     if hasattr(network, "contrastive"):
@@ -45,7 +46,7 @@ def step(network: Any, phase: str, sampler: PatchSampler, config: TrainConfig, d
     """The loss of one batch for ``phase``, with its named parts (all scalars)."""
     if config.trainer == "blindspot":
         batch = sampler.batch()
-        x, medians = normalised_log(batch.noisy)
+        x, medians = normalised_log(batch.noisy, batch.reference)
         x = x.to(device)
         raw = network.body(x, hide_vertical=config.loss.hide_vertical)
         alpha, beta = network.prior(raw.float())

@@ -34,6 +34,34 @@ def test_load_config__rejects_unknown_keys(tmp_path: Path) -> None:
         load_config(tmp_path / "d.yaml")
 
 
+def test_load_config__normalise_by_is_checked(tmp_path: Path) -> None:
+    (tmp_path / "c.yaml").write_text("model: fast-cnn\ndata: {normalise_by: scene}\n")
+    with pytest.raises(ParameterError, match="normalise_by must be 'patch' or 'image'"):
+        load_config(tmp_path / "c.yaml")
+    (tmp_path / "d.yaml").write_text("model: fast-cnn\ndata: {kind: synthetic, normalise_by: image}\n")
+    with pytest.raises(ParameterError, match="needs real noisy images"):
+        load_config(tmp_path / "d.yaml")
+
+
+def test_sampler__image_normalisation_divides_by_the_source_image_median(shared_data: Path) -> None:
+    """As the engine divides by the scene's median: a dark patch stays dark (negative log)
+    instead of being lifted to 0 by its own median."""
+    from training.data import PatchSampler
+    from training.trainers import normalised_log
+
+    config = load_config(CONFIGS / "smoke-blindspot.yaml", data_root=str(shared_data))
+    assert config.data.normalise_by == "image"
+    sampler = PatchSampler(config.data, shared_data, np.random.default_rng(0))
+    batch = sampler.batch(size=32)
+    (image,) = sampler.images
+    assert batch.reference is not None and np.allclose(batch.reference, np.median(image[image > 0]))
+    x, used = normalised_log(batch.noisy, batch.reference)
+    np.testing.assert_allclose(x.numpy(), np.log(batch.noisy / used), rtol=1e-5, atol=1e-5)
+    own, _ = normalised_log(batch.noisy)
+    assert np.allclose(np.median(own.numpy(), axis=(1, 2, 3)), 0, atol=1e-5)
+    assert not np.allclose(np.median(x.numpy(), axis=(1, 2, 3)), 0, atol=0.05)
+
+
 @pytest.mark.parametrize("name", sorted(p.name for p in CONFIGS.glob("*.yaml")))
 def test_shipped_configurations_load(name: str) -> None:
     config = load_config(CONFIGS / name)
