@@ -24,9 +24,10 @@ def data_folder(*parts: str) -> Path:
     return folder
 
 
-def available_methods() -> list[str]:
-    """Every registered method that can run here (models without installed weights are left out)."""
-    return [name for name in list_methods() if get_method(name).unavailable_reason is None]
+def available_methods(imagery: str | None = None) -> list[str]:
+    """Every registered method that can run here (models without installed weights are left
+    out), optionally only those meant for ``imagery``."""
+    return [name for name in list_methods(imagery=imagery) if get_method(name).unavailable_reason is None]
 
 
 def despeckle_intensity(intensity: np.ndarray, method: str, *, looks: float = 1.0, **parameters: Any) -> np.ndarray:

@@ -91,7 +91,7 @@ def _figure(noisy: np.ndarray, outputs: dict[str, np.ndarray]) -> str:
 
 
 def run(*, workdir: Path | None = None) -> Path:
-    methods = available_methods()
+    methods = available_methods("sar")
     results: dict[str, dict[str, dict[str, float]]] = {}
     figure: dict[str, np.ndarray] = {}
     tables = []

@@ -125,7 +125,7 @@ def _figure(examples: dict[str, np.ndarray]) -> str:
 
 
 def run(*, workdir: Path | None = None) -> Path:
-    methods = available_methods()
+    methods = available_methods("sar")
     synthetic = synthetic_part(methods)
     defaults, search, examples = pairs_part(methods)
     figure = _figure(examples)

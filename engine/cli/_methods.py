@@ -6,7 +6,7 @@ import argparse
 import textwrap
 
 from engine.cli._common import print_json
-from engine.methods import get_method, list_methods
+from engine.methods import IMAGERY, get_method, list_methods
 from engine.progress import Reporter
 
 
@@ -14,19 +14,21 @@ def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:
     parser = subparsers.add_parser("methods", help="list the despeckling methods and their parameters")
     parser.add_argument("name", nargs="?", help="show one method in detail")
     parser.add_argument("--kind", choices=("filter", "model"), help="only filters or only models")
+    parser.add_argument("--imagery", choices=IMAGERY, help="only methods meant for this imagery (models: what they were trained on)")
     parser.add_argument("--json", action="store_true", help="print JSON (for programs such as the QGIS plugin)")
     parser.set_defaults(handler=handle, progress="none")
 
 
 def handle(args: argparse.Namespace, reporter: Reporter) -> int:
-    names = [get_method(args.name).name] if args.name else list_methods(kind=args.kind)
+    names = [get_method(args.name).name] if args.name else list_methods(kind=args.kind, imagery=args.imagery)
     described = [get_method(n).describe() for n in names]
     if args.json:
         print_json(described if not args.name else described[0])
         return 0
     for d in described:
         status = "" if d["available"] else f"  [not available: {d['unavailable_reason']}]"
-        print(f"{d['name']:<14} {d['kind']:<7} {d['domain']:<10} halo {d['halo_px_at_defaults']:>3} px  {d['title']}{status}")
+        meant = "any" if set(d["imagery"]) == set(IMAGERY) else "/".join(d["imagery"])
+        print(f"{d['name']:<14} {d['kind']:<7} {d['domain']:<10} halo {d['halo_px_at_defaults']:>3} px  {meant:<10} {d['title']}{status}")
         if args.name:
             print(textwrap.indent(textwrap.fill(d["description"], 96), "    "))
             for ref in d["references"]:

@@ -28,6 +28,9 @@ Kernel = Callable[..., np.ndarray]
 #: needs from the whole scene (computed lazily, once, independently of the chunking).
 SceneStatistics = Callable[[Any, Mapping[str, Any]], dict[str, Any]]
 
+#: Kinds of coherent imagery a method can be meant for.
+IMAGERY = ("sar", "ultrasound")
+
 
 def _always_available() -> str | None:
     return None
@@ -75,6 +78,9 @@ class Method:
     wants_decorrelated
         The method assumes spatially uncorrelated speckle (blind-spot networks): complex input is
         decorrelated first unless the caller says otherwise.
+    imagery
+        The imagery the method is meant for (:data:`IMAGERY`): a classical filter suits any
+        speckle, a model the imagery it was trained on.
     """
 
     name: str
@@ -93,12 +99,15 @@ class Method:
     alignment_px: int = 1
     wants_halo: bool = False
     wants_decorrelated: bool = False
+    imagery: tuple[str, ...] = IMAGERY
 
     def __post_init__(self) -> None:
         if self.kind not in ("filter", "model"):
             raise ValueError(f"method kind must be 'filter' or 'model', got {self.kind!r}")
         if self.domain not in DOMAINS or self.domain == "complex":
             raise ValueError(f"method domain must be intensity, amplitude or db, got {self.domain!r}")
+        if not self.imagery or not set(self.imagery) <= set(IMAGERY):
+            raise ValueError(f"method imagery must be some of {', '.join(IMAGERY)}, got {self.imagery!r}")
 
     def resolve(self, given: Mapping[str, Any], attrs: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Validate ``given`` parameters and complete them with defaults."""
@@ -126,6 +135,7 @@ class Method:
             "domain": self.domain,
             "halo_px_at_defaults": self.halo_px(defaults),
             "needs_gpu": self.needs_gpu,
+            "imagery": list(self.imagery),
             "alignment_px": self.alignment_px,
             "scene_statistics": self.scene_statistics is not None,
             "available": self.unavailable_reason is None,
@@ -179,8 +189,9 @@ def get_method(name: str) -> Method:
     )
 
 
-def list_methods(pattern: str | None = None, *, kind: str | None = None) -> list[str]:
-    """Names of the registered methods, optionally filtered by a glob pattern and kind."""
+def list_methods(pattern: str | None = None, *, kind: str | None = None, imagery: str | None = None) -> list[str]:
+    """Names of the registered methods, optionally filtered by a glob pattern, kind and the
+    imagery they are meant for."""
     _load_builtin_methods()
     names = sorted(_METHODS)
     if pattern is not None:
@@ -189,4 +200,8 @@ def list_methods(pattern: str | None = None, *, kind: str | None = None) -> list
         if kind not in ("filter", "model"):
             raise ParameterError(f"kind must be 'filter' or 'model', got {kind!r}")
         names = [n for n in names if _METHODS[n].kind == kind]
+    if imagery is not None:
+        if imagery not in IMAGERY:
+            raise ParameterError(f"imagery must be one of {', '.join(IMAGERY)}, got {imagery!r}")
+        names = [n for n in names if imagery in _METHODS[n].imagery]
     return names

@@ -56,6 +56,7 @@ SPECKLE2VOID_ULTRASOUND = register_model(
         SPECKLE2VOID,
         name="speckle2void-ultrasound",
         title="Speckle2Void trained on ultrasound (blind-spot, self-supervised)",
+        imagery=("ultrasound",),
         description=(
             "The Speckle2Void network trained on ultrasound instead of SAR: beamformed in-vivo "
             "channel RF (complex IQ), decorrelated like SLC, with the blind spot widened to the "

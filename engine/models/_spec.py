@@ -42,6 +42,7 @@ class ModelSpec:
     preferred_chunk_px: int = 1024
     uses_looks: bool = False
     decorrelated_input: bool = False
+    imagery: tuple[str, ...] = ("sar",)  # what it was trained on
     config_overrides: Mapping[str, Any] = field(default_factory=dict)
 
     def build(self, overrides: Mapping[str, Any] | None = None) -> Any:
@@ -117,6 +118,7 @@ def model_method(spec: ModelSpec, weights: Weights | None = None, *, card: Mappi
         alignment_px=spec.stride_px,
         wants_halo=True,
         wants_decorrelated=spec.decorrelated_input,
+        imagery=spec.imagery,
     )
 
 

@@ -26,6 +26,18 @@ def test_list_methods__pattern_and_kind() -> None:
         engine.list_methods(kind="network")
 
 
+def test_list_methods__imagery_keeps_filters_and_the_models_trained_for_it() -> None:
+    sar, ultrasound = engine.list_methods(imagery="sar"), engine.list_methods(imagery="ultrasound")
+    filters = engine.list_methods(kind="filter")
+    assert set(filters) <= set(sar) and set(filters) <= set(ultrasound)
+    assert "fast-cnn" in sar and "fast-cnn" not in ultrasound
+    assert "speckle2void-ultrasound" in ultrasound and "speckle2void-ultrasound" not in sar
+    with pytest.raises(ParameterError, match="imagery must be"):
+        engine.list_methods(imagery="optical")
+    with pytest.raises(ValueError, match="imagery must be"):
+        Method(name="x", title="X", kind="filter", domain="intensity", kernel=lambda b: b, halo=lambda p: 0, imagery=("lidar",))
+
+
 @pytest.mark.parametrize("parameter, value, expected", [
     (Parameter("n", int, 3, "h"), "5", 5),
     (Parameter("n", int, 3, "h"), 7.0, 7),
