@@ -81,7 +81,7 @@ def export_weights(network: Any, config: TrainConfig, summary: dict[str, Any], d
             "trainer": config.trainer,
             "phases": [{"name": p.name, "iterations": p.iterations} for p in config.phases],
             "data": {"kind": config.data.kind, "sources": list(config.data.sources), "looks": list(config.data.looks),
-                     "correlated_fraction": config.data.correlated_fraction, "patch_px": config.data.patch_px, "batch_size": config.data.batch_size,
+                     "correlated_fraction": config.data.correlated_fraction, "point_target_factor": config.data.point_target_factor, "patch_px": config.data.patch_px, "batch_size": config.data.batch_size,
                      "normalised_by": "the source image's median" if config.data.normalise_by == "image" else "each patch's median"},
             "hardware": _hardware(device),
             "duration_s": round(summary["elapsed_s"], 1),
