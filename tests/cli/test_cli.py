@@ -164,6 +164,9 @@ def test_run__interrupted_leaves_no_output(despeckle_cli: list[str], tmp_path: P
     process = subprocess.Popen(
         [*despeckle_cli, "run", str(big), output, "--method", "median", "--workers", "1", "--chunk-size", "256", "--progress", "json"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # A shell's background jobs inherit SIGINT ignored (and Python keeps it so): give the run
+        # the default disposition a terminal's Ctrl-C meets, whatever started the test suite.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert process.stdout is not None
     for line in process.stdout:  # wait until blocks are being written
