@@ -31,7 +31,7 @@ def speckled(shape: tuple[int, int], seed: int = 0) -> np.ndarray:
 
 
 def test_models__are_registered_as_methods() -> None:
-    assert set(engine.list_methods(kind="model")) == {"fast-cnn", "speckle2void", "speckle2void-ultrasound", "mdn-cl"}
+    assert set(engine.list_methods(kind="model")) == {"fast-cnn", "lite-unet", "speckle2void", "speckle2void-ultrasound", "mdn-cl"}
     for name in SPECS:
         described = engine.get_method(name).describe()
         assert described["kind"] == "model" and described["domain"] == "intensity"
@@ -209,3 +209,10 @@ def test_models__provenance_and_statistics(tmp_path: Path) -> None:
     assert out.attrs["despeckle_method"] == "fast-cnn"
     median = float(out.encoding["despeckle_statistics"]["scene_median"].compute())
     assert median == pytest.approx(float(np.median(speckled((80, 80)))), rel=0.01)
+
+
+def test_lite_unet__refuses_sizes_off_its_stride() -> None:
+    network = SPECS["lite-unet"].build()
+    with pytest.raises(ValueError, match="multiples of 8"):
+        network(torch.zeros(1, 1, 64, 60))
+    assert network(torch.zeros(1, 1, 64, 56)).shape == (1, 1, 64, 56)
