@@ -42,19 +42,29 @@ from engine.models._spec import declared_halo
 from engine.models._weights import Weights, load_card
 
 SUITE = "models"
+# The peak is Linux's high-water mark of the resident set (VmHWM), reset just before the forward
+# pass (writing 5 to /proc/self/clear_refs): the process's lifetime maximum (ru_maxrss) can be
+# set earlier, by start-up or loading, and once read 0 for a model whose forward stayed below it.
 _MEMORY_PROBE = """
-import json, resource, sys, torch
+import json, sys, torch
+from pathlib import Path
 from engine.models import SPECS, Weights
 from engine.models._runtime import load_network
 from engine.models._weights import load_card
+
+def status_kib(field):
+    line = next(l for l in Path("/proc/self/status").read_text().splitlines() if l.startswith(field + ":"))
+    return int(line.split()[1])
+
 spec, size = SPECS[sys.argv[1]], int(sys.argv[2])
 card = load_card(spec.name) or {}
 network = load_network(spec, Weights.shipped(spec.name), torch.device("cpu"), card.get("architecture_config"))
 x = torch.zeros(1, 1, size, size)
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+Path("/proc/self/clear_refs").write_text("5")
+before = status_kib("VmRSS")
 with torch.inference_mode():
     network.finish(network.body(x), x, 1.0)
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+after = status_kib("VmHWM")
 print(json.dumps({"bytes_per_px": (after - before) * 1024 / size / size}))
 """
 

@@ -70,7 +70,7 @@ def otb_lee(intensity: np.ndarray, folder: Path) -> np.ndarray:
 
 
 def _ours() -> list[str]:
-    return [m for m in available_methods("sar") if m in ("lee", "kuan", "frost", "fast-cnn", "speckle2void", "mdn-cl")]
+    return [m for m in available_methods("sar") if m in ("lee", "kuan", "frost", "fast-cnn", "lite-unet", "speckle2void", "mdn-cl")]
 
 
 def run(*, workdir: Path | None = None) -> Path:
