@@ -2,8 +2,8 @@
 
 Single-look speckle needs context: at full resolution every pixel is one exponential draw, so a
 good estimate averages over tens of pixels while keeping edges. ``fast-cnn`` reaches 22 pixels
-with 32 channels everywhere; this network spends almost nothing at full resolution (one
-convolution in, one out, 16 channels) and most of its capacity at 1/2, 1/4 and 1/8 resolution,
+with 32 channels everywhere; this network spends little at full resolution (three 3x3
+convolutions of 16 channels: in, after the last skip, out) and most of its capacity at 1/2, 1/4 and 1/8 resolution,
 where a 3x3 convolution covers 2, 4 and 8 times as far for a quarter, a sixteenth and a
 sixty-fourth of the cost. For about 1.7 times ``fast-cnn``'s arithmetic per pixel it has 27 times
 its parameters and a reach of 66 pixels (3 times as far).
