@@ -67,6 +67,7 @@ def synthetic_slc(
     point_targets: int = 12,
     point_target_db: float = 30.0,
     reflectivity_map: np.ndarray | None = None,
+    azimuth_drift: float = 0.0,
     seed: int = 0,
 ) -> np.ndarray:
     """A single-look complex image with a known spectrum: the SAR transfer function of this module.
@@ -77,6 +78,8 @@ def synthetic_slc(
     at ``shift`` cycles per pixel (the Doppler centroid in azimuth). ``point_targets`` isolated
     scatterers ``point_target_db`` above the background get the system's impulse response, with
     its sidelobes. The mean intensity of the background is 1 (times the reflectivity).
+    ``azimuth_drift`` k (cycles per line per line) makes the Doppler centroid move along azimuth
+    as in TOPS: line n is multiplied by exp(i pi k (n - n0)^2), n0 the middle line.
     """
     rng = np.random.default_rng(seed)
     rows, cols = shape
@@ -91,6 +94,9 @@ def synthetic_slc(
         r, c = rng.integers(8, rows - 8), rng.integers(8, cols - 8)
         impulse[r, c] = 10.0 ** (point_target_db / 20.0) * np.sqrt(rows * cols * power.mean()) * np.exp(2j * np.pi * rng.random())
     z = z + np.fft.ifft2(np.fft.fft2(impulse) * transfer) / np.sqrt(rows * cols * power.mean()) * np.sqrt(power.mean())
+    if azimuth_drift:
+        lines = np.arange(rows) - (rows - 1) / 2.0
+        z = z * np.exp(1j * np.pi * azimuth_drift * lines**2)[:, None]
     return z.astype(np.complex64)
 
 

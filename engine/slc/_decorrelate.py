@@ -1,6 +1,7 @@
 """Speckle decorrelation of SLC data (the preprocessing self-supervised blind-spot models need).
 
-1. Estimate the spectral response per axis (``estimate_spectrum``: one pass over the scene).
+1. Estimate the azimuth drift of the spectrum (TOPS, spotlight; ``engine.slc._drift``) and
+   deramp, then the spectral response per axis (``estimate_spectrum``: passes over the scene).
 2. Point targets (intensity >= ``point_target_factor`` x the scene median) are replaced by
    circular Gaussian samples, so their sidelobes are not whitened into artefacts. The samples
    are derived from each target's own value, so the result does not depend on the tiling.
@@ -12,13 +13,13 @@
    mean. A smooth gain, the square root of the ratio of windowed mean intensities before and
    after whitening, puts the local level back at the window's scale and leaves the pixel-to-pixel
    whitening (the lag-1 correlation) as it was.
-5. Put the point targets back exactly as they were.
+5. Put the drift back (reramp), then the point targets exactly as they were.
 
 A filter that keeps the pixel grid cannot create samples the band does not hold. With a band
 covering a fraction b of the spectrum, the residual lag-1 intensity correlation after perfect
 whitening is about sinc(b)^2: 0.03 at b = 0.85 (typical oversampling), 0.16 at b = 0.68.
-For TOPS bursts the azimuth spectrum also drifts along the burst, which the average
-over the burst only approximates.
+Deramping makes a drifting (TOPS) azimuth spectrum stationary, which its band then limits the same
+way; the drift's variation with range is not modelled.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import xarray as xr
 from engine.exceptions import InputError, ParameterError
 from engine.pipeline import nodata_of
 from engine.scene_statistics import intensity_quantile
+from engine.slc._drift import MAX_DRIFT, deramp, estimate_drift, lag_products
 from engine.slc._spectrum import SEGMENT_PX, AxisResponse, fit_response, periodograms, whitening_kernel
 from engine.tiling import apply_overlapped
 
@@ -46,13 +48,17 @@ LOCAL_GAIN_PX = 15
 @dataclass(frozen=True)
 class SpectralModel:
     """Per-axis responses, the scene's median intensity, and the measured power gain of the
-    whitening filters (applied to this scene), which the filters are divided by."""
+    whitening filters (applied to this scene), which the filters are divided by. The responses
+    describe the deramped scene when ``azimuth_drift`` (cycles per line per line, about line
+    ``drift_centre_line``) is not zero."""
 
     azimuth: AxisResponse
     range: AxisResponse
     median_intensity: float
     power_gain: float = 1.0
     taps: int = 63
+    azimuth_drift: float = 0.0
+    drift_centre_line: float = 0.0
 
     def kernels(self) -> tuple[np.ndarray, np.ndarray]:
         scale = 1.0 / np.sqrt(self.power_gain)
@@ -62,7 +68,8 @@ class SpectralModel:
         return {
             axis: {"band_fraction": round(r.fraction, 4), "band_centre": round(r.centre, 4)}
             for axis, r in (("azimuth", self.azimuth), ("range", self.range))
-        } | {"median_intensity": self.median_intensity, "power_gain": self.power_gain}
+        } | {"median_intensity": self.median_intensity, "power_gain": self.power_gain,
+             "azimuth_drift_cycles_per_line2": self.azimuth_drift}
 
 
 def _valid_complex(scene: xr.DataArray) -> da.Array:
@@ -113,13 +120,15 @@ def estimate_spectrum(
     azimuth_band: tuple[float, float] | None = None,
     range_band: tuple[float, float] | None = None,
     taps: int = 63,
+    azimuth_drift: float | None = None,
 ) -> SpectralModel:
-    """Estimate the per-axis spectral response of a complex scene (two passes over it: the
-    periodograms, then the power gain of the resulting filters, which they are scaled by so
-    that the mean intensity is kept).
+    """Estimate the per-axis spectral response of a complex scene (three passes over it: the
+    azimuth drift, the periodograms of the deramped scene, then the power gain of the resulting
+    filters, which they are scaled by so that the mean intensity is kept).
 
     ``azimuth_band``/``range_band`` = (fraction, centre) override the automatic band: the share of
-    the sampled spectrum the signal covers and its centre in cycles per pixel.
+    the sampled spectrum the signal covers and its centre in cycles per pixel (of the deramped
+    scene). ``azimuth_drift`` (cycles per line per line; 0 = none) overrides the estimated drift.
     """
     data = _valid_complex(scene)
     rows, cols = data.shape
@@ -127,6 +136,12 @@ def estimate_spectrum(
     if not np.isfinite(median) or median <= 0:
         raise InputError("the scene has no valid (non-zero) complex samples to estimate its spectrum from")
     segment = (min(SEGMENT_PX, rows), min(SEGMENT_PX, cols))
+    if azimuth_drift is None:
+        azimuth_drift = estimate_drift(lag_products(data, median, point_target_factor * median, segment))
+    elif not abs(azimuth_drift) <= MAX_DRIFT:
+        raise ParameterError(f"azimuth_drift must be within +-{MAX_DRIFT} cycles per line per line, got {azimuth_drift}")
+    centre_line = (rows - 1) / 2.0
+    data, _ = deramp(data, float(azimuth_drift), centre_line)
     canonical = data.rechunk(segment)
     blocks = canonical.to_delayed()
     parts = [
@@ -142,6 +157,8 @@ def estimate_spectrum(
         range=fit_response(sums[1], fraction=rg_fraction, centre=rg_centre),
         median_intensity=median,
         taps=taps,
+        azimuth_drift=float(azimuth_drift),
+        drift_centre_line=centre_line,
     )
     azimuth_kernel, range_kernel = model.kernels()
     powers = [
@@ -244,14 +261,17 @@ def decorrelate(
     azimuth_band: tuple[float, float] | None = None,
     range_band: tuple[float, float] | None = None,
     local_gain_px: int = LOCAL_GAIN_PX,
+    azimuth_drift: float | None = None,
 ) -> xr.DataArray:
     """Decorrelate the speckle of a complex scene; returns a lazy complex DataArray.
 
-    Estimates the spectral response now (one pass over the scene) unless ``model`` is given;
-    the whitening itself is lazy and tiled. Coordinates, georeferencing and attributes are
-    kept; ``attrs["decorrelation"]`` records the estimated bands. Each band of a (band, y, x)
-    scene (polarisations) is decorrelated on its own spectrum. ``local_gain_px`` is the window
-    whose mean intensity the output keeps (0: the scene-wide gain only).
+    Estimates the azimuth drift and the spectral response now (passes over the scene) unless
+    ``model`` is given; the whitening itself is lazy and tiled. Coordinates, georeferencing and
+    attributes are kept; ``attrs["decorrelation"]`` records the estimated drift and bands. Each
+    band of a (band, y, x) scene (polarisations) is decorrelated on its own spectrum.
+    ``local_gain_px`` is the window whose mean intensity the output keeps (0: the scene-wide gain
+    only). ``azimuth_drift`` (cycles per line per line) replaces the estimated drift; 0 turns
+    deramping off.
     """
     if local_gain_px < 0 or local_gain_px in (1, 2):
         # A window of one pixel would give every pixel its input intensity back: no whitening.
@@ -259,7 +279,8 @@ def decorrelate(
     if scene.ndim == 3 and model is None:
         bands = [
             decorrelate(scene.isel({scene.dims[0]: i}), taps=taps, point_target_factor=point_target_factor,
-                        azimuth_band=azimuth_band, range_band=range_band, local_gain_px=local_gain_px)
+                        azimuth_band=azimuth_band, range_band=range_band, local_gain_px=local_gain_px,
+                        azimuth_drift=azimuth_drift)
             for i in range(scene.shape[0])
         ]
         out = xr.concat(bands, dim=scene.dims[0], combine_attrs="override")
@@ -267,24 +288,32 @@ def decorrelate(
         out.encoding = dict(bands[0].encoding)
         return out
     model = model or estimate_spectrum(
-        scene, point_target_factor=point_target_factor, azimuth_band=azimuth_band, range_band=range_band, taps=taps
+        scene, point_target_factor=point_target_factor, azimuth_band=azimuth_band, range_band=range_band, taps=taps,
+        azimuth_drift=azimuth_drift,
     )
     azimuth_kernel, range_kernel = model.kernels()
     # The gain's window reaches further than the filter by half its size.
     halo = max(azimuth_kernel.size, range_kernel.size) // 2 + local_gain_px // 2
     data = _valid_complex(scene)
+    threshold = point_target_factor * model.median_intensity
+    deramped, ramp = deramp(data, model.azimuth_drift, model.drift_centre_line)
     whitened = apply_overlapped(
-        data,
+        deramped,
         whiten_block,
         halo=halo,
         parameters={
             "azimuth_kernel": azimuth_kernel,
             "range_kernel": range_kernel,
-            "threshold": point_target_factor * model.median_intensity,
+            "threshold": threshold,
             "median": model.median_intensity,
             "local_gain_px": local_gain_px,
         },
     )
+    if ramp is not None:
+        # Reramp; point targets are taken from the input itself, since a phase ramp there and back
+        # is exact only to rounding.
+        targets = da.isfinite(data) & (da.absolute(data) ** 2 >= threshold)
+        whitened = da.where(targets, data, whitened * da.conj(ramp))
     out = scene.copy(data=whitened)
     out.encoding = {k: v for k, v in scene.encoding.items() if not k.startswith("despeckle_source")}
     out.attrs["decorrelation"] = json.dumps(model.describe() | {"local_gain_px": local_gain_px})
