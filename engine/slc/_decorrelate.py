@@ -37,7 +37,7 @@ from engine.exceptions import InputError, ParameterError
 from engine.pipeline import nodata_of
 from engine.scene_statistics import intensity_quantile
 from engine.slc._drift import MAX_DRIFT, deramp, estimate_drift, lag_products
-from engine.slc._spectrum import SEGMENT_PX, AxisResponse, fit_response, periodograms, whitening_kernel
+from engine.slc._spectrum import SEGMENT_PX, AxisResponse, fit_response, normalised_field, periodograms, whitening_kernel
 from engine.tiling import apply_overlapped
 
 POINT_TARGET_FACTOR = 50.0
@@ -86,14 +86,7 @@ def _valid_complex(scene: xr.DataArray) -> da.Array:
 
 
 def _segment_periodograms(block: np.ndarray, median: float, threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    from scipy import ndimage
-
-    z = np.where(np.isfinite(block), block, 0).astype(np.complex128)
-    intensity = np.abs(z) ** 2
-    z[intensity >= threshold] = np.sqrt(median)  # a target's energy would dominate the segment
-    local = ndimage.uniform_filter(np.abs(z) ** 2, 9)
-    normalised = np.where(local > 0, z / np.sqrt(np.maximum(local, 1e-300)), 0)
-    return periodograms(normalised)
+    return periodograms(normalised_field(block, median, threshold))
 
 
 def _segment_power(block: np.ndarray, azimuth_kernel: np.ndarray, range_kernel: np.ndarray, threshold: float) -> tuple[float, float]:

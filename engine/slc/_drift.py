@@ -12,7 +12,7 @@ The drift rate k (cycles per line per line) is estimated from the data, so it ne
 timing: the phase of the lag-1 azimuth correlation of line n is 2 pi times the local Doppler
 centroid, which advances by k per line. With c(n) the sum over range of z(n+1) conj(z(n)), k is
 where |sum_n c(n) exp(-2 pi i k n)| peaks, a Fourier transform of c. c is taken on the
-amplitude-normalised field (as the periodograms are), point targets left out, over fixed
+amplitude-normalised field the periodograms are taken on (targets at the median level), over fixed
 segments of a grid anchored at the scene origin, so the estimate does not depend on the chunking.
 The drift of Sentinel-1 IW is about 0.006 cycles/line^2 (1.5 kHz/s at 2.06 ms per line); the
 search is limited to |k| <= 0.05, a full sweep of the spectrum every 20 lines, beyond any system.
@@ -27,28 +27,23 @@ import dask
 import dask.array as da
 import numpy as np
 
+from engine.slc._spectrum import normalised_field
+
 #: The search range for the drift rate, cycles per line per line.
 MAX_DRIFT = 0.05
 
 
 def _segment_lag_products(block: np.ndarray, median: float, threshold: float) -> np.ndarray:
     """Per line of a segment: sum over range of z(n+1) conj(z(n)) of the normalised field."""
-    from scipy import ndimage
-
-    z = np.where(np.isfinite(block), block, 0).astype(np.complex128)
-    intensity = np.abs(z) ** 2
-    keep = (intensity < threshold) & (intensity > 0)
-    local = ndimage.uniform_filter(np.where(keep, intensity, median), 9)
-    normalised = np.where(keep, z / np.sqrt(np.maximum(local, 1e-300)), 0)
+    normalised = normalised_field(block, median, threshold)
     return np.sum(normalised[1:] * np.conj(normalised[:-1]), axis=1)
 
 
 def lag_products(data: da.Array, median: float, threshold: float, segment: tuple[int, int]) -> np.ndarray:
     """c(n), n = 0 .. rows - 2, summed over segments of the canonical grid (one pass over the
     scene); lines that straddle two segment rows carry 0."""
-    rows, cols = data.shape
     blocks = data.rechunk(segment).to_delayed()
-    out = np.zeros(max(rows - 1, 0), complex)
+    out = np.zeros(max(data.shape[0] - 1, 0), complex)
     parts = [
         [dask.delayed(_segment_lag_products)(blocks[i, j], median, threshold) for j in range(blocks.shape[1])]
         for i in range(blocks.shape[0])

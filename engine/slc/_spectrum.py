@@ -57,6 +57,18 @@ class AxisResponse:
         return out
 
 
+def normalised_field(block: np.ndarray, median: float, threshold: float) -> np.ndarray:
+    """The amplitude-normalised field z / sqrt(local mean intensity) (9 x 9 box) that the
+    system's response is estimated on: every pixel weighs the same. Point targets (intensity >=
+    ``threshold``) stand at the median level, since a target's energy would dominate; NaN is 0."""
+    from scipy import ndimage
+
+    z = np.where(np.isfinite(block), block, 0).astype(np.complex128)
+    z[np.abs(z) ** 2 >= threshold] = np.sqrt(median)
+    local = ndimage.uniform_filter(np.abs(z) ** 2, 9)
+    return np.where(local > 0, z / np.sqrt(np.maximum(local, 1e-300)), 0)
+
+
 def periodograms(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sums over the block of |FFT|^2 along azimuth (axis 0) and along range (axis 1)."""
     return (
