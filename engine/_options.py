@@ -36,7 +36,7 @@ _VALIDATORS: dict[str, tuple[Callable[[Any], bool], str]] = {
 }
 
 OPTIONS: dict[str, Any] = {
-    # 1024 px chunks keep a block (and a model's sub-tiles) a few tens of MB while leaving
+    # 1024 px chunks keep a block (and a model's windows) a few tens of MB while leaving
     # halos of a few pixels a negligible overhead.
     "chunk_size_px": 1024,
     "num_workers": None,

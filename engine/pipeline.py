@@ -240,11 +240,12 @@ def despeckle(
         prepare = partial(_prepare_block, nodata=nodata, source=scene.attrs["domain"], target=chosen.domain)
         filtered = apply_with_halo_reads(
             reader.read, prepare, chosen.kernel, shape=scene.shape, chunks=chunks,
-            halo=halo, parameters=kernel_parameters, statistics=statistics,
+            halo=halo, parameters=kernel_parameters, statistics=statistics, edges=chosen.wants_halo,
         )
     else:
         filtered = apply_overlapped(
-            prepared.rechunk(chunks), chosen.kernel, halo=halo, parameters=kernel_parameters, statistics=statistics
+            prepared.rechunk(chunks), chosen.kernel, halo=halo, parameters=kernel_parameters, statistics=statistics,
+            edges=chosen.wants_halo,
         )
     result = filtered.map_blocks(
         _finish_block, source=chosen.domain, target=target, dtype=np.float32,

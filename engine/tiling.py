@@ -4,7 +4,9 @@ depend on the chunking.
 Each chunk is extended by the method's halo with its neighbours' pixels (``dask.array.overlap``)
 and, at the scene's border, with NaN: the kernels treat NaN as "no pixel here", so a pixel sees
 exactly the same neighbourhood whether it sits in the middle of a chunk, at a chunk seam or at
-the edge of the scene. The kernel's output is then trimmed back to the chunk.
+the edge of the scene. Kernels that ask (``edges=True``) are also told how many of the block's
+pixels on each side lie outside the scene (``outside_px=(top, bottom, left, right)``), so that
+they can tell the scene's edge from nodata. The kernel's output is then trimmed back to the chunk.
 """
 
 from __future__ import annotations
@@ -22,10 +24,19 @@ from engine.exceptions import ChunkSizeWarning
 SPATIAL_AXES = (-2, -1)
 
 
-def _kernel_keywords(parameters: Mapping[str, Any], names: tuple[str, ...], statistics: tuple[Any, ...]) -> dict[str, Any]:
+def _kernel_keywords(
+    parameters: Mapping[str, Any], names: tuple[str, ...], statistics: tuple[Any, ...], outside: tuple[int, ...] | None
+) -> dict[str, Any]:
     keywords = dict(parameters)
     keywords.update({name: float(value) for name, value in zip(names, statistics, strict=True)})
+    if outside is not None:
+        keywords["outside_px"] = tuple(int(v) for v in outside)
     return keywords
+
+
+def _outside_scene(start: int, stop: int, size: int, halo: int) -> tuple[int, int]:
+    """Pixels of the halo before and after the block's core ``[start, stop)`` outside ``[0, size)``."""
+    return max(0, halo - start), max(0, stop + halo - size)
 
 
 def _apply_to_planes(extended: np.ndarray, kernel: Callable[..., np.ndarray], keywords: Mapping[str, Any]) -> np.ndarray:
@@ -50,12 +61,23 @@ def _run_kernel(
     statistic_names: tuple[str, ...],
     self_padded: tuple[bool, bool],
     halo: int,
+    core_bounds: tuple[tuple[tuple[int, int], ...], ...] | None = None,
+    shape: tuple[int, int] = (0, 0),
+    block_info: Any = None,
 ) -> np.ndarray:
     """Kernel on a block from ``dask.array.overlap``; axes that are one chunk wide got no halo
-    from dask, so they are padded here with NaN, as at the scene border, and cropped after."""
+    from dask, so they are padded here with NaN, as at the scene border, and cropped after.
+    ``core_bounds`` (per spatial axis, each chunk's [start, stop) in the scene) asks for the
+    kernel to be told what lies outside the scene."""
     pad = [(0, 0)] * (block.ndim - 2) + [(halo, halo) if p else (0, 0) for p in self_padded]
     extended = np.pad(block, pad, constant_values=np.nan) if any(self_padded) else block
-    out = _apply_to_planes(extended, kernel, _kernel_keywords(parameters, statistic_names, statistics))
+    outside = None
+    if core_bounds is not None:
+        location = block_info[0]["chunk-location"][-2:]
+        outside = sum(
+            (_outside_scene(*bounds[index], size, halo) for bounds, index, size in zip(core_bounds, location, shape, strict=True)), ()
+        )
+    out = _apply_to_planes(extended, kernel, _kernel_keywords(parameters, statistic_names, statistics, outside))
     crop = tuple(slice(None) for _ in range(block.ndim - 2)) + tuple(
         slice(halo, out.shape[axis] - halo) if p else slice(None)
         for axis, p in zip(SPATIAL_AXES, self_padded, strict=True)
@@ -85,6 +107,7 @@ def apply_overlapped(
     halo: int,
     parameters: Mapping[str, Any],
     statistics: Mapping[str, da.Array] | None = None,
+    edges: bool = False,
 ) -> da.Array:
     """Run ``kernel`` over the last two axes of ``data`` with ``halo`` pixels of context.
 
@@ -100,6 +123,9 @@ def apply_overlapped(
         Keyword arguments for the kernel.
     statistics
         Scene-level 0-d dask arrays handed to every block as floats (computed once).
+    edges
+        Also hand the kernel ``outside_px=(top, bottom, left, right)``: the pixels of its block
+        on each side that lie outside the scene (a model's windows stop at the scene's edge).
 
     Returns
     -------
@@ -109,7 +135,8 @@ def apply_overlapped(
     -----
     An axis with one chunk, or one too short to carry the halo (a 1 x N scene), is processed as a
     single chunk and padded with NaN by the kernel wrapper. A chunk smaller than the halo cannot
-    carry it: the axis is rechunked to twice the halo and a :class:`ChunkSizeWarning` says so.
+    carry it: the axis is rechunked to twice the halo and a :class:`ChunkSizeWarning` says so; a
+    last chunk smaller than the halo is merged into the one before it.
     """
     statistics = dict(statistics or {})
     if halo < 0:
@@ -119,17 +146,24 @@ def apply_overlapped(
     for axis in SPATIAL_AXES:
         size = data.shape[axis]
         chunks = data.chunks[axis]
+        if len(chunks) > 1 and size > 2 * halo:
+            if min(chunks[:-1]) < halo:
+                warnings.warn(
+                    f"chunks of {min(chunks[:-1])} px along axis {data.ndim + axis} are smaller than the "
+                    f"method's halo of {halo} px; rechunked to {2 * halo} px",
+                    ChunkSizeWarning,
+                    stacklevel=3,
+                )
+                chunks = tuple(min(2 * halo, size - start) for start in range(0, size, 2 * halo))
+            if chunks[-1] < halo:
+                # The scene's last sliver joins its neighbour: dask would otherwise move the
+                # chunk boundary itself, off the multiples of a network's stride.
+                chunks = (*chunks[:-2], chunks[-2] + chunks[-1])
         single = len(chunks) == 1 or size <= 2 * halo
         if single:
-            rechunk[data.ndim + axis] = -1
-        elif min(chunks[:-1]) < halo:
-            warnings.warn(
-                f"chunks of {min(chunks[:-1])} px along axis {data.ndim + axis} are smaller than the "
-                f"method's halo of {halo} px; rechunked to {2 * halo} px",
-                ChunkSizeWarning,
-                stacklevel=3,
-            )
-            rechunk[data.ndim + axis] = 2 * halo
+            chunks = (size,)
+        if chunks != data.chunks[axis]:
+            rechunk[data.ndim + axis] = chunks
         self_padded.append(single and halo > 0)
     if rechunk:
         data = data.rechunk(rechunk)
@@ -141,6 +175,13 @@ def apply_overlapped(
             boundary[data.ndim + axis] = np.nan
     names = tuple(statistics)
     extended = overlap(data, depth=depth, boundary=boundary) if any(depth.values()) else data
+    core_bounds = None
+    if edges:  # the chunks under the overlap (dask may have merged chunks smaller than the halo)
+        core_bounds = tuple(
+            tuple(zip(starts[:-1], starts[1:], strict=True))
+            for axis in SPATIAL_AXES
+            for starts in [np.cumsum((0, *(c - 2 * depth[data.ndim + axis] for c in extended.chunks[axis]))).tolist()]
+        )
     dtype = np.complex64 if np.issubdtype(data.dtype, np.complexfloating) else np.float32
     result = da.map_blocks(
         _run_kernel,
@@ -151,6 +192,8 @@ def apply_overlapped(
         statistic_names=names,
         self_padded=tuple(self_padded),
         halo=halo,
+        core_bounds=core_bounds,
+        shape=tuple(data.shape[-2:]),
         dtype=dtype,
         meta=np.empty((0,) * data.ndim, dtype=dtype),
     )
@@ -168,6 +211,7 @@ def _read_and_run(
     statistic_names: tuple[str, ...],
     halo: int,
     shape: tuple[int, ...],
+    edges: bool,
     block_info: Any = None,
 ) -> np.ndarray:
     location = block_info[None]["array-location"]
@@ -179,7 +223,8 @@ def _read_and_run(
     values = prepare(read(window), origin=(top, left))
     pad = [(0, 0)] * (len(shape) - 2) + [(halo - (r0 - top), halo - (bottom - r1)), (halo - (c0 - left), halo - (right - c1))]
     extended = np.pad(values, pad, constant_values=np.nan)
-    out = _apply_to_planes(extended, kernel, _kernel_keywords(parameters, statistic_names, statistics))
+    outside = (*pad[-2], *pad[-1]) if edges else None
+    out = _apply_to_planes(extended, kernel, _kernel_keywords(parameters, statistic_names, statistics, outside))
     return out[..., halo : out.shape[-2] - halo, halo : out.shape[-1] - halo]
 
 
@@ -193,6 +238,7 @@ def apply_with_halo_reads(
     halo: int,
     parameters: Mapping[str, Any],
     statistics: Mapping[str, da.Array] | None = None,
+    edges: bool = False,
 ) -> da.Array:
     """Like :func:`apply_overlapped`, but each block reads its own window *extended by the halo*
     from the source (``read(slices)``) instead of taking it from neighbouring chunks.
@@ -214,6 +260,7 @@ def apply_with_halo_reads(
         statistic_names=names,
         halo=halo,
         shape=tuple(shape),
+        edges=edges,
         chunks=chunks,
         dtype=np.float32,
         meta=np.empty((0,) * len(shape), dtype=np.float32),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import dask.array as da
 import numpy as np
 import pytest
@@ -76,3 +78,29 @@ def test_apply_overlapped__leading_dimensions_are_independent(rng: np.random.Gen
     out = apply_overlapped(da.from_array(stack, chunks=(1, 7, 7)), neighbourhood_sum, halo=2, parameters={"radius": 2}).compute()
     for band in range(3):
         np.testing.assert_allclose(out[band], reference_sum(stack[band], 2), rtol=1e-6)
+
+
+def outside_is_where_the_nan_padding_is(block: np.ndarray, *, halo: int, outside_px: tuple[int, int, int, int]) -> np.ndarray:
+    """1 where the kernel was told exactly which of its block's pixels lie outside the scene (the
+    test scenes have no nodata, so those are the NaN ones), 0 elsewhere."""
+    top, bottom, left, right = outside_px
+    inside = np.zeros(block.shape, bool)
+    inside[top : block.shape[0] - bottom, left : block.shape[1] - right] = True
+    return np.full(block.shape, float(np.array_equal(inside, np.isfinite(block))), np.float32)
+
+
+@pytest.mark.parametrize("chunks", [(10, 10), (23, 7), (50, 77), (101, 5), (30, 72), (-1, -1)])
+def test_tiling__kernels_that_ask_are_told_what_lies_outside_the_scene(chunks: tuple[int, int], rng: np.random.Generator) -> None:
+    from engine.tiling import apply_with_halo_reads
+
+    image = rng.random((101, 77)).astype(np.float32) + 1.0
+    halo = 8  # (30, 72): last chunks of 11 and 5 px, smaller than the halo
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ChunkSizeWarning)  # (23, 7) and (101, 5) are rechunked
+        overlapped = apply_overlapped(da.from_array(image, chunks=chunks), outside_is_where_the_nan_padding_is,
+                                      halo=halo, parameters={"halo": halo}, edges=True).compute()
+    np.testing.assert_array_equal(overlapped, 1.0)
+    dask_chunks = da.from_array(image, chunks=chunks).chunks
+    read = apply_with_halo_reads(lambda window: image[window], lambda raw, origin: raw, outside_is_where_the_nan_padding_is,
+                                 shape=image.shape, chunks=dask_chunks, halo=halo, parameters={"halo": halo}, edges=True).compute()
+    np.testing.assert_array_equal(read, 1.0)

@@ -74,7 +74,9 @@ class Method:
         Blocks (with their halos) must start at multiples of this in scene coordinates: the
         total stride of a network that downsamples, so every tile sees the same pixel grid.
     wants_halo
-        The kernel receives ``halo=`` (the pixels of context around its block's core).
+        The kernel receives ``halo=`` (the pixels of context around its block's core) and
+        ``outside_px=`` (how many of them lie outside the scene, per side: top, bottom, left,
+        right), so that it can treat the scene's edge differently from nodata.
     wants_decorrelated
         The method assumes spatially uncorrelated speckle (blind-spot networks): complex input is
         decorrelated first unless the caller says otherwise.

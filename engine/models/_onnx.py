@@ -15,6 +15,7 @@ from typing import Any
 
 from engine._version import __version__
 from engine.exceptions import ParameterError
+from engine.models._runtime import INPUT_CONVENTION
 from engine.models._torch import require_torch
 from engine.models._weights import Weights, load_card
 
@@ -64,7 +65,7 @@ def export_onnx(name: str, path: str | Path, *, weights: Weights | None = None, 
         "despeckle.halo_px": str(declared_halo(spec, card)),
         "despeckle.stride_px": str(spec.stride_px),
         "despeckle.domain": "intensity",
-        "despeckle.input": "log(intensity / scene median intensity); nodata and outside the scene set to 0",
+        "despeckle.input": INPUT_CONVENTION,
         "despeckle.output": "intensity / scene median intensity",
         "despeckle.inputs": json.dumps([i.name for i in model.graph.input]),
     }

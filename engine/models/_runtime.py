@@ -1,23 +1,24 @@
-"""Running a network over a dask block: sub-tiles in batches, on the chosen device.
+"""Running a network over a dask block: windows in batches, on the chosen device.
 
-The kernel receives a block of intensity carrying the method's halo (NaN outside the scene and
-at nodata). It normalises the block to log(I / scene median), with NaN replaced by 0 (the
-scene median), the same constant that pads the scene's border. It then cuts the block's core into
-fixed-size sub-tiles, each extended by the halo, and runs them in batches through one model
-instance per process. Only one forward pass per device is in flight at a time. Unless the caller
-sets them, sub-tiles are as large as the device's memory budget allows for the network's peak
-activation memory per pixel (``ModelSpec.activation_bytes_per_px``): the halo is recomputed for
-every sub-tile, so larger sub-tiles waste less. Finally it
-stitches the sub-tiles' cores back together. Autocast (bf16/fp16) covers the network body only;
-the final exponential or posterior is computed in float32.
+The kernel receives a block of intensity carrying the method's halo (NaN at nodata and outside
+the scene) and how many of its pixels on each side lie outside the scene (``outside_px``). It
+normalises the block to log(I / scene median), with nodata set to 0 (the scene median). It then
+cuts the block's core into windows (``engine.models._windows``): each reaches the halo beyond
+its piece of the core, except at the scene's edge, where it stops and the network's own padding
+is the border condition. Windows run in batches through one model instance per process; only
+one forward pass per device is in flight at a time. Unless the caller sets the piece size, the
+layout is the one that computes the fewest pixels (halos are recomputed for every window) among
+those whose windows fit the device's memory budget for the network's peak activation memory per
+pixel (``ModelSpec.activation_bytes_per_px``). Finally it stitches the cores back together.
+Autocast (bf16/fp16) covers the network body only; the final exponential or posterior is
+computed in float32.
 """
 
 from __future__ import annotations
 
-import math
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,7 @@ import numpy as np
 from engine.exceptions import ParameterError
 from engine.models._torch import require_torch
 from engine.models._weights import Weights
+from engine.models._windows import plan_windows
 
 #: Loaded networks, most recent last; a few are kept (training validates many checkpoints).
 _MODELS: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
@@ -32,14 +34,20 @@ _MODELS_KEPT = 4
 _MODELS_LOCK = threading.Lock()
 _DEVICE_LOCKS: dict[str, threading.Lock] = {}
 
-#: Sub-tiles per forward pass when the caller leaves it to the engine.
+#: Windows per forward pass when the caller leaves it to the engine.
 _DEFAULT_BATCH = {"cpu": 1, "cuda": 4, "mps": 2}
-#: Memory one forward pass may take when the engine chooses the sub-tile size: a share of the
+#: Memory one forward pass may take when the engine lays out the windows: a share of the
 #: free GPU memory, and on the CPU (or MPS, whose memory is the system's) a share of the
 #: available RAM up to a cap, so that a scene's memory stays bounded whatever the model.
 _GPU_MEMORY_SHARE = 0.5
 _HOST_MEMORY_SHARE = 0.125
 _HOST_MEMORY_CAP = 2 * 2**30
+#: What a network is fed, for model cards and ONNX metadata (a runtime outside the engine must
+#: do the same to reproduce it).
+INPUT_CONVENTION = (
+    "log(I / scene median intensity), nodata set to 0; windows stop at the scene's edge (the network's own zero "
+    "padding is the border there; the far edges padded with 0 to a multiple of the stride) and carry the halo elsewhere"
+)
 #: Intensities below this fraction of the scene median (-60 dB) are floored before the log.
 _FLOOR = 1e-6
 
@@ -100,7 +108,7 @@ def load_network(spec: Any, weights: Weights, device: Any, config: Mapping[str, 
 
 
 def memory_budget(device: Any) -> int:
-    """Bytes one forward pass may use on ``device`` when the engine sizes the sub-tiles."""
+    """Bytes one forward pass may use on ``device`` when the engine lays out the windows."""
     if device.type == "cuda":
         torch = require_torch()
         free, _ = torch.cuda.mem_get_info(device)
@@ -108,25 +116,6 @@ def memory_budget(device: Any) -> int:
     import psutil  # a dependency of dask.distributed
 
     return int(min(_HOST_MEMORY_CAP, psutil.virtual_memory().available * _HOST_MEMORY_SHARE))
-
-
-def default_subtile(core_px: int, halo: int, stride: int, bytes_per_px: int, batch: int, budget: int) -> int:
-    """The sub-tile core size, a multiple of ``stride``, for a block core of ``core_px``.
-
-    The largest sub-tile whose batch fits ``budget`` (given the network's peak activation
-    memory per input pixel), evened out so that the block's core splits into equal sub-tiles:
-    the halo is recomputed for every sub-tile, so fewer, larger ones waste less.
-    """
-    fits = int((budget / max(1, batch * bytes_per_px)) ** 0.5) - 2 * halo
-    largest = max(stride, fits // stride * stride)
-    pieces = math.ceil(core_px / largest)
-    return max(stride, math.ceil(math.ceil(core_px / pieces) / stride) * stride)
-
-
-def _subtiles(core_h: int, core_w: int, size: int) -> Iterator[tuple[int, int]]:
-    for r in range(0, core_h, size):
-        for c in range(0, core_w, size):
-            yield r, c
 
 
 class ModelKernel:
@@ -152,50 +141,52 @@ class ModelKernel:
         scene_median: float,
         looks: float = 1.0,
         halo: int,
+        outside_px: tuple[int, int, int, int] | None = None,
     ) -> np.ndarray:
         torch = require_torch()
         target = select_device(device)
         dtype = autocast_dtype(precision, target)
         stride = self.spec.stride_px
         height, width = block.shape
-        core_h, core_w = height - 2 * halo, width - 2 * halo
         out = np.full(block.shape, np.nan, dtype=np.float32)
-        if core_h <= 0 or core_w <= 0:
+        if height <= 2 * halo or width <= 2 * halo:
             return out
         batch = batch_size or _DEFAULT_BATCH[target.type]
-        if subtile_px:
-            size = max(stride, subtile_px // stride * stride)
-        else:
-            bytes_per_px = self.spec.activation_bytes_per_px // (2 if dtype is not None else 1)
-            size = default_subtile(max(core_h, core_w), halo, stride, bytes_per_px, batch, memory_budget(target))
+        bytes_per_px = self.spec.activation_bytes_per_px // (2 if dtype is not None else 1)
+        rows, cols = plan_windows(
+            block.shape, halo, stride, outside=outside_px or (0, 0, 0, 0), bytes_per_px=bytes_per_px, batch=batch,
+            budget=0 if subtile_px else memory_budget(target), piece=subtile_px,
+        )
         network = load_network(self.spec, self.weights, target, self.config)
         median = float(scene_median) if scene_median and np.isfinite(scene_median) and scene_median > 0 else 1.0
 
         valid = np.isfinite(block)
         normalised = np.where(valid, np.maximum(block, median * _FLOOR), median) / median
         x = np.log(normalised).astype(np.float32)
-        # Sub-tiles as large as the core they cover (rounded up to the stride), plus the halo;
-        # those of equal shape share batches.
-        tiles_by_shape: dict[tuple[int, int], list[tuple[int, int, int, int]]] = {}
-        for r, c in _subtiles(core_h, core_w, size):
-            h, w = min(size, core_h - r), min(size, core_w - c)
-            shape = (-(-h // stride) * stride + 2 * halo, -(-w // stride) * stride + 2 * halo)
-            tiles_by_shape.setdefault(shape, []).append((r, c, h, w))
+        # Windows of equal shape share batches.
+        windows_by_shape: dict[tuple[int, int], list[tuple[Any, Any]]] = {}
+        for row in rows:
+            for col in cols:
+                windows_by_shape.setdefault((row.padded_length, col.padded_length), []).append((row, col))
         lock = _DEVICE_LOCKS.setdefault(str(target), threading.Lock())
-        for (extent_h, extent_w), members in tiles_by_shape.items():
+        for (extent_h, extent_w), members in windows_by_shape.items():
             for start in range(0, len(members), batch):
                 group = members[start : start + batch]
                 tiles = np.zeros((len(group), 1, extent_h, extent_w), dtype=np.float32)  # 0 = the scene median
-                for i, (r, c, _, _) in enumerate(group):
-                    piece = x[r : r + extent_h, c : c + extent_w]
-                    tiles[i, 0, : piece.shape[0], : piece.shape[1]] = piece
+                for i, (row, col) in enumerate(group):
+                    tiles[i, 0, : row.window_length, : col.window_length] = x[
+                        row.window_start : row.window_start + row.window_length,
+                        col.window_start : col.window_start + col.window_length,
+                    ]
                 with lock, torch.inference_mode():
                     inputs = torch.from_numpy(tiles).to(target)
                     with torch.autocast(device_type=target.type, dtype=dtype, enabled=dtype is not None):
                         raw = network.body(inputs)
                     estimate = network.finish(raw, inputs, float(looks)).float().cpu().numpy()
-                for i, (r, c, h, w) in enumerate(group):
-                    out[halo + r : halo + r + h, halo + c : halo + c + w] = estimate[i, 0, halo : halo + h, halo : halo + w]
+                for i, (row, col) in enumerate(group):
+                    out[row.core_start : row.core_start + row.core_length, col.core_start : col.core_start + col.core_length] = estimate[
+                        i, 0, row.core_offset : row.core_offset + row.core_length, col.core_offset : col.core_offset + col.core_length
+                    ]
         out *= median
         out[~valid] = np.nan
         return out

@@ -26,7 +26,7 @@ class ModelSpec:
     measured for them, which wins. ``stride_px`` is the network's total downsampling: tiles
     start at multiples of it in scene coordinates. ``activation_bytes_per_px`` is the peak
     memory of an fp32 forward pass per input pixel (measured by ``python -m benchmarks models``),
-    from which the runtime sizes sub-tiles to the device's memory.
+    from which the runtime sizes its windows to the device's memory.
     """
 
     name: str
@@ -58,8 +58,12 @@ PRECISION = Parameter(
     "precision", str, "auto", "arithmetic: auto (bf16 on GPUs that have it, else fp32), fp32, bf16 or fp16 (GPU)",
     choices=("auto", "fp32", "bf16", "fp16"),
 )
-BATCH_SIZE = Parameter("batch_size", int, 0, "sub-tiles per forward pass; 0 chooses by device", minimum=0, maximum=1024)
-SUBTILE_PX = Parameter("subtile_px", int, 0, "sub-tile size in pixels; 0 sizes them to the device's free memory", minimum=0, maximum=8192)
+BATCH_SIZE = Parameter("batch_size", int, 0, "windows per forward pass; 0 chooses by device", minimum=0, maximum=1024)
+SUBTILE_PX = Parameter(
+    "subtile_px", int, 0,
+    "size in pixels of the pieces a chunk is cut into, each run with its halo; 0 chooses them for the device's free memory",
+    minimum=0, maximum=8192,
+)
 SCENE_MEDIAN = Parameter(
     "scene_median", float, None,
     "median intensity used to normalise the input (default: computed over the scene)", minimum=0.0,

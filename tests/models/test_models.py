@@ -15,8 +15,9 @@ import engine
 from engine.exceptions import MethodUnavailableError, ParameterError
 from engine.models import SPECS, ModelSpec, Weights, measure_halo, model_method
 from engine.models._halo import probe_size_px
-from engine.models._runtime import default_subtile
+from engine.models._runtime import _FLOOR, load_network
 from engine.models._weights import load_card
+from engine.models._windows import even_piece, plan_windows, split_axis
 from engine.synthetic import reflectivity, speckle
 from tests.models.conftest import method_for, perturbed_network
 
@@ -93,6 +94,31 @@ def test_models__tiled_inference_equals_whole_image_inference(model_name: str) -
         assert relative < 1e-4, f"chunks {chunks}: relative difference {relative:.2e}"
 
 
+@pytest.mark.slow
+def test_models__equal_the_network_run_on_the_whole_scene_at_once(model_name: str, geotiff_factory) -> None:
+    """At the scene's edge the network's own padding is the border condition, as in training:
+    the engine's tiles give what one forward pass over the whole scene gives."""
+    method = method_for(model_name)
+    stride, halo = method.alignment_px, method.halo_px(method.resolve({}))
+    image = speckled((2 * halo + 3 * stride + 5, 2 * halo + 7))  # ragged: the far edges pad to the stride
+    image[10:20, 30:45] = np.nan  # nodata is the scene median, not an edge
+    median = float(np.nanmedian(image))
+    x = np.zeros((1, 1, -(-image.shape[0] // stride) * stride, -(-image.shape[1] // stride) * stride), np.float32)
+    x[0, 0, : image.shape[0], : image.shape[1]] = np.log(np.nan_to_num(np.maximum(image, median * _FLOOR) / median, nan=1.0))
+    network = load_network(method.kernel.spec, method.kernel.weights, torch.device("cpu"), method.kernel.config)
+    with torch.inference_mode():
+        inputs = torch.from_numpy(x)
+        expected = network.finish(network.body(inputs), inputs, 1.0).numpy()[0, 0, : image.shape[0], : image.shape[1]] * median
+    expected[np.isnan(image)] = np.nan
+    for chunks in [-1, (halo + stride, 2 * halo)]:  # in memory: halos from the neighbouring chunks
+        got = engine.despeckle(scene(image, chunks), method, device="cpu", precision="fp32", scene_median=median).values
+        np.testing.assert_allclose(got, expected, rtol=1e-4, err_msg=f"chunks {chunks}")
+    # From a file: every block reads its own halo, cut short by the scene's edge.
+    opened = engine.open_scene(geotiff_factory(image), domain="intensity", chunk_px=halo + 2 * stride)
+    got = engine.despeckle(opened, method, device="cpu", precision="fp32", scene_median=median).values[0]
+    np.testing.assert_allclose(got, expected, rtol=1e-4, err_msg="read from a GeoTIFF")
+
+
 def test_runtime__identity_model_reproduces_its_input() -> None:
     spec = ModelSpec("identity", "Identity", "tests.models.dummy:IdentityNet", "tests.models.dummy:IdentityConfig", 0, "test")
     method = model_method(spec, Weights.in_memory({"unused": torch.zeros(1)}, "identity"))
@@ -112,20 +138,49 @@ def test_runtime__sub_tiles_and_batches_do_not_change_the_result() -> None:
         np.testing.assert_allclose(out, reference, rtol=1e-5)
 
 
-@pytest.mark.parametrize("core, halo, stride, bytes_per_px, batch, budget", [
-    (1024, 22, 1, 400, 1, 2**31), (2048, 96, 16, 2050, 1, 2**31), (2048, 96, 16, 1025, 4, 40 * 2**30),
-    (1000, 31, 1, 1450, 2, 2**28), (37, 96, 16, 2050, 1, 2**31), (5000, 96, 16, 2050, 1, 2**20),
+def _cost(rows, cols) -> int:
+    return sum(r.padded_length for r in rows) * sum(c.padded_length for c in cols)
+
+
+@pytest.mark.parametrize("shape, halo, stride, outside, bytes_per_px, batch, budget", [
+    ((1068, 1068), 22, 1, (22, 22, 22, 22), 400, 1, 2**31),  # one chunk: one window, no halo computed
+    ((1280, 1280), 128, 16, (128, 128, 128, 128), 2300, 1, 2**31),  # mdn-cl on a one-chunk 1024^2 scene
+    ((2304, 2304), 128, 16, (0, 0, 0, 0), 2300, 1, 2**31),  # an interior chunk
+    ((2304, 2256), 128, 16, (128, 0, 0, 117), 2300, 4, 40 * 2**30),
+    ((1062, 1000), 31, 1, (0, 31, 31, 0), 1850, 2, 2**28),
+    ((229, 229), 96, 16, (0, 0, 0, 0), 2300, 1, 2**31),
+    ((5192, 5192), 96, 16, (0, 0, 0, 0), 2300, 1, 2**20),  # nothing fits: the smallest windows
 ])
-def test_runtime__default_sub_tiles_fit_the_memory_budget_and_split_the_block_evenly(core, halo, stride, bytes_per_px, batch, budget) -> None:
-    size = default_subtile(core, halo, stride, bytes_per_px, batch, budget)
-    assert size % stride == 0 and size >= stride
-    smallest = size == stride
-    assert smallest or batch * (size + 2 * halo) ** 2 * bytes_per_px <= budget
-    pieces = -(-core // size)
-    assert size < core + stride and pieces * size - core < pieces * stride  # even split, waste below one stride per piece
-    if not smallest and core > size:  # one stride more per piece would not fit, or would not save a piece
-        bigger = size + stride
-        assert batch * (bigger + 2 * halo) ** 2 * bytes_per_px > budget or -(-core // bigger) == pieces
+def test_windows__cover_the_core_fit_the_budget_and_compute_the_fewest_pixels(shape, halo, stride, outside, bytes_per_px, batch, budget) -> None:
+    rows, cols = plan_windows(shape, halo, stride, outside=outside, bytes_per_px=bytes_per_px, batch=batch, budget=budget)
+    for spans, length, (before, after) in ((rows, shape[0], outside[:2]), (cols, shape[1], outside[2:])):
+        assert [s.core_start for s in spans] == list(np.cumsum([halo] + [s.core_length for s in spans[:-1]]))
+        assert spans[-1].core_start + spans[-1].core_length == length - halo  # the core, exactly covered
+        for s in spans:
+            assert s.window_start % stride == 0 and s.padded_length % stride == 0 and s.padded_length >= s.window_length
+            assert s.window_start >= before and s.window_start + s.window_length <= length - after  # never outside the scene
+            # the halo on each side, unless the scene ends first
+            assert s.window_start == max(before, s.core_start - halo)
+            assert s.window_start + s.window_length == min(length - after, s.core_start + s.core_length + halo)
+    tallest, widest = max(r.padded_length for r in rows), max(c.padded_length for c in cols)
+    smallest = all(s.core_length <= stride for s in rows + cols)
+    assert smallest or batch * tallest * widest * bytes_per_px <= budget
+    if not smallest:  # no layout of equal pieces that fits computes fewer pixels
+        for pieces_y in range(1, 12):
+            for pieces_x in range(1, 12):
+                other = [split_axis(n, halo, stride, even_piece(n - 2 * halo, p, stride), o)
+                         for n, p, o in ((shape[0], pieces_y, outside[:2]), (shape[1], pieces_x, outside[2:]))]
+                fits = batch * max(s.padded_length for s in other[0]) * max(s.padded_length for s in other[1]) * bytes_per_px <= budget
+                assert not fits or _cost(*other) >= _cost(rows, cols)
+
+
+def test_windows__windows_stop_at_the_scene_edge_and_only_there() -> None:
+    # A one-chunk 1024^2 scene for mdn-cl: two windows, no halo computed beyond the scene.
+    rows, cols = plan_windows((1280, 1280), 128, 16, outside=(128, 128, 128, 128), bytes_per_px=2300, batch=1, budget=2**31)
+    assert _cost(rows, cols) == 1024 * 1280
+    # The same block inside a larger scene needs the halo on every side.
+    rows, cols = plan_windows((1280, 1280), 128, 16, bytes_per_px=2300, batch=1, budget=2**31)
+    assert all(s.window_length == s.core_length + 256 for s in rows + cols)
 
 
 @pytest.mark.parametrize(("height", "width"), [(3, 3), (15, 15), (1, 15), (15, 1), (5, 9)])
