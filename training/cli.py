@@ -13,6 +13,8 @@ from engine.progress import Reporter
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", help="training configuration (YAML), e.g. training/configs/fast-cnn.yaml")
     parser.add_argument("--resume", action="store_true", help="continue from the run's last checkpoint")
+    parser.add_argument("--revalidate", action="store_true",
+                        help="do not train: re-measure the exported weights' validation metrics with the current engine and update the model card")
     parser.add_argument("--max-iterations", type=int, help="stop after this many iterations (checkpointed; resume later)")
     parser.add_argument("--output", help="run folder (default from the configuration: runs/<model>)")
     parser.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default from the configuration)")
@@ -23,9 +25,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def handle(args: argparse.Namespace, reporter: Reporter) -> int:
     from training.config import load_config
+    from training.export import revalidate
     from training.loop import train
 
     config = load_config(args.config, output=args.output, device=args.device, threads=args.threads, data_root=args.data_root)
+    if args.revalidate:
+        metrics = revalidate(config)
+        reporter.result(**metrics)
+        print(json.dumps(metrics, indent=2), file=sys.stderr)
+        return 0
     summary = train(config, resume=args.resume, max_iterations=args.max_iterations, reporter=reporter)
     reporter.result(**summary)
     print(json.dumps(summary, indent=2, default=str), file=sys.stderr)

@@ -16,6 +16,7 @@ from safetensors.torch import save_file
 from engine._version import __version__
 from engine.models import SPECS, measure_halo
 from engine.models._halo import probe_size_px
+from engine.models._runtime import INPUT_CONVENTION
 from engine.models._weights import WEIGHTS_DIR, sha256
 from training.config import TrainConfig
 
@@ -69,7 +70,7 @@ def export_weights(network: Any, config: TrainConfig, summary: dict[str, Any], d
         "architecture_config": dict(config.architecture),
         "parameters": int(sum(p.numel() for p in network.parameters())),
         "domain": "intensity",
-        "normalisation": "input log(I / scene median intensity), nodata and outside the scene set to 0; output * scene median",
+        "normalisation": f"input {INPUT_CONVENTION}; output * scene median",
         "halo_px": halo,
         "halo_threshold": "influence below 1e-6 of the strongest (gradient of one output pixel)",
         "stride_px": spec.stride_px,
@@ -96,3 +97,38 @@ def export_weights(network: Any, config: TrainConfig, summary: dict[str, Any], d
     }
     (folder / f"{spec.name}.json").write_text(json.dumps(card, indent=2) + "\n")
     return weights
+
+
+def revalidate(config: TrainConfig) -> dict[str, float]:
+    """Re-measure the validation metrics of exported weights with the engine as it is now, and
+    record them in the model card (the weights are unchanged).
+
+    A card's metrics are the engine's output on the validation data: when the engine changes how
+    it runs a network (at scene edges, say), they are re-measured so that the card stays true.
+    The metrics measured at training are kept under ``training.metrics_at_training``.
+    """
+    from engine.models import model_method
+    from engine.models._runtime import select_device
+    from engine.models._weights import Weights
+    from training.evaluate import validate
+
+    spec = SPECS[config.model]
+    folder = Path(config.export_dir) if config.export_dir else WEIGHTS_DIR
+    card_path = folder / f"{spec.name}.json"
+    card = json.loads(card_path.read_text())
+    weights = folder / f"{spec.name}.safetensors"
+    method = model_method(spec, Weights(path=str(weights), identity=f"revalidate:{card['sha256']}"), card=card)
+    device = select_device(config.device)
+    metrics = validate(method, config.data_dir(), config.validation.pairs, config.validation.slc, device=str(device))
+    card["training"].setdefault("metrics_at_training", card["metrics"])
+    card["metrics"] = metrics
+    card["metrics_measured"] = {
+        "engine_version": __version__,
+        "torch_version": torch.__version__,
+        "hardware": _hardware(device),
+        "command": f"despeckle train {card['training']['config'] or config.source} --revalidate",
+    }
+    temporary = card_path.with_suffix(".partial")
+    temporary.write_text(json.dumps(card, indent=2) + "\n")
+    os.replace(temporary, card_path)
+    return metrics

@@ -17,6 +17,7 @@ import engine  # noqa: E402
 from engine.exceptions import ParameterError  # noqa: E402
 from engine.models import SPECS, Weights, model_method  # noqa: E402
 from training.config import load_config  # noqa: E402
+from training.export import revalidate  # noqa: E402
 from training.loop import train  # noqa: E402
 from training.losses import blindspot_nll, nt_xent, sobel  # noqa: E402
 
@@ -137,3 +138,13 @@ def test_export__writes_weights_and_a_card_the_engine_loads(tmp_path: Path, shar
     method = model_method(SPECS["fast-cnn"], Weights(path=summary["weights"], identity="exported"))
     out = engine.despeckle(np.full((48, 48), 3.0, np.float32), method, domain="intensity").values
     assert np.isfinite(out).all()
+
+    # Re-measuring the card's metrics with the engine as it is: the same numbers (to the fp16
+    # rounding of the exported weights), the weights untouched.
+    weights_before = Path(summary["weights"]).read_bytes()
+    metrics = revalidate(config)
+    revalidated = json.loads((tmp_path / "weights" / "fast-cnn.json").read_text())
+    assert revalidated["metrics"] == metrics and revalidated["training"]["metrics_at_training"] == card["metrics"]
+    assert metrics == pytest.approx(card["metrics"], rel=1e-3)
+    assert revalidated["metrics_measured"]["command"].endswith("smoke-supervised.yaml --revalidate")
+    assert Path(summary["weights"]).read_bytes() == weights_before
