@@ -4,19 +4,22 @@ Per model: trainable parameters; multiply-accumulates per output pixel (convolut
 products, counted by ``torch.utils.flop_counter`` on a 256 x 256 tile; elementwise operations
 are not counted); the peak memory of one fp32 forward pass per input pixel (resident-set growth
 of a fresh process running a 1024 x 1024 tile through the network as the runtime loads it: the
-figure the runtime sizes sub-tiles by, checked here against the value the model declares); and
+figure the runtime sizes its windows by, checked here against the value the model declares); and
 two throughputs on the same 1024 x 1024 scene (one chunk for every model):
 
 - raw forward: the network alone on the scene already in memory as normalised log intensity,
-  cut into non-overlapping tiles of the size the engine would use, in batches of the engine's
+  cut into the non-overlapping pieces the engine's windows output, in batches of the engine's
   default batch size: the ceiling for any tiled runner;
 - engine: GeoTIFF in, GeoTIFF out with default settings (scene-median pass, the model's
-  preferred chunks and their halos, sub-tiles, stitching, writing), as ``despeckle run`` does.
+  preferred chunks and their halos, windows, stitching, writing), as ``despeckle run`` does.
 
-Their ratio is the engine's efficiency (target 0.8). It is bounded by the halo: every sub-tile
-recomputes a margin of the model's reach, so the ratio cannot exceed (core / (core + 2 halo))^2.
-Raw and engine runs alternate; medians are reported. GPU figures appear only when the suite ran
-on a machine with a CUDA device.
+Their ratio is the engine's efficiency (target 0.8). It is bounded by the halo: a window that
+does not end at the scene's edge recomputes a margin of the model's reach, so the ratio cannot
+exceed the output pixels over the pixels the windows hold (the "halo bound"). On this one-chunk
+scene windows stop at the scene's edges; a chunk in the middle of a large scene needs the halo on
+every side, and the "interior bound" column gives the same share for a chunk of the model's
+preferred size there. Raw and engine runs alternate; medians are reported. GPU figures appear
+only when the suite ran on a machine with a CUDA device.
 """
 
 from __future__ import annotations
@@ -37,9 +40,10 @@ from benchmarks._report import markdown_table, pyplot, save_figure, write_result
 from benchmarks._scenes import benchmark_scene
 from benchmarks._throughput import engine_file_to_file_s
 from engine.models import SPECS
-from engine.models._runtime import _DEFAULT_BATCH, autocast_dtype, default_subtile, load_network, memory_budget, select_device
+from engine.models._runtime import _DEFAULT_BATCH, autocast_dtype, load_network, memory_budget, select_device
 from engine.models._spec import declared_halo
 from engine.models._weights import Weights, load_card
+from engine.models._windows import Span, plan_windows
 
 SUITE = "models"
 # The peak is Linux's high-water mark of the resident set (VmHWM), reset just before the forward
@@ -85,12 +89,12 @@ def _peak_bytes_per_px(name: str, size: int = 1024) -> float:
     return float(json.loads(done.stdout.strip().splitlines()[-1])["bytes_per_px"])
 
 
-def _raw_forward_s(network: Any, log_image: np.ndarray, tile: int, batch: int, device: Any) -> float:
-    """The network over the scene in non-overlapping ``tile``-sized pieces, ``batch`` at a time."""
+def _raw_forward_s(network: Any, log_image: np.ndarray, rows: list[Span], cols: list[Span], batch: int, device: Any) -> float:
+    """The network over the scene cut into the windows' cores (no overlap), ``batch`` at a time."""
     import torch
 
-    height, width = log_image.shape
-    tiles = [log_image[r : r + tile, c : c + tile] for r in range(0, height, tile) for c in range(0, width, tile)]
+    tiles = [log_image[r.core_start : r.core_start + r.core_length, c.core_start : c.core_start + c.core_length]
+             for r in rows for c in cols]
     started = time.perf_counter()
     with torch.inference_mode():
         for shape in {t.shape for t in tiles}:
@@ -99,6 +103,12 @@ def _raw_forward_s(network: Any, log_image: np.ndarray, tile: int, batch: int, d
                 inputs = torch.from_numpy(np.stack(same[i : i + batch])[:, None]).to(device)
                 network.finish(network.body(inputs), inputs, 1.0).float().cpu()
     return time.perf_counter() - started
+
+
+def _output_share(rows: list[Span], cols: list[Span]) -> float:
+    """Output pixels over the pixels the windows hold: what halos leave of a tiled runner's speed."""
+    output = sum(r.core_length for r in rows) * sum(c.core_length for c in cols)
+    return output / (sum(r.padded_length for r in rows) * sum(c.padded_length for c in cols))
 
 
 def _measure(name: str, source: Path, folder: Path, repeats: int, device_name: str, precision: str) -> dict[str, Any]:
@@ -115,12 +125,17 @@ def _measure(name: str, source: Path, folder: Path, repeats: int, device_name: s
     bytes_per_px = spec.activation_bytes_per_px // (2 if dtype is not None else 1)
     with rasterio.open(source) as f:
         image = f.read(1)
-    # The sub-tile the runtime chooses for this scene's block core (the whole scene when it fits
-    # one chunk), so that raw and engine run the network on tiles of the same size.
-    core = min(chunk, max(image.shape))
-    tile = default_subtile(core, halo, spec.stride_px, bytes_per_px, batch, memory_budget(device))
     stride = spec.stride_px
     h, w = image.shape[0] // stride * stride, image.shape[1] // stride * stride
+    budget = memory_budget(device)
+    # The windows the runtime chooses for this one-chunk scene (in scene coordinates), so that raw
+    # and engine run the network on the same pieces; and those of a preferred-size chunk in the
+    # middle of a large scene.
+    rows, cols = plan_windows((h + 2 * halo, w + 2 * halo), halo, stride, outside=(halo,) * 4,
+                              bytes_per_px=bytes_per_px, batch=batch, budget=budget)
+    rows, cols = ([Span(s.core_start - halo, s.core_length, s.window_start - halo, s.window_length, s.padded_length) for s in spans]
+                  for spans in (rows, cols))
+    interior = plan_windows((chunk + 2 * halo,) * 2, halo, stride, bytes_per_px=bytes_per_px, batch=batch, budget=budget)
     log_image = np.log(np.maximum(image[:h, :w], 1e-30) / np.median(image)).astype(np.float32)
     params = {"device": device_name, "precision": precision}
 
@@ -128,7 +143,7 @@ def _measure(name: str, source: Path, folder: Path, repeats: int, device_name: s
 
     def raw() -> float:
         with torch.autocast(device_type=device.type, dtype=dtype, enabled=dtype is not None):
-            return _raw_forward_s(network, log_image, tile, batch, device)
+            return _raw_forward_s(network, log_image, rows, cols, batch, device)
 
     raw(), engine_file_to_file_s(name, source, folder / f"{name}.tif", params)  # warm-up
     raw_times, engine_times = [], []
@@ -140,8 +155,9 @@ def _measure(name: str, source: Path, folder: Path, repeats: int, device_name: s
     engine_mpix_s = megapixels / statistics.median(engine_times)
     return {
         "device": str(device), "precision": "fp32" if dtype is None else str(dtype).removeprefix("torch."),
-        "halo_px": halo, "chunk_px": chunk, "subtile_px": tile, "batch": batch,
-        "halo_bound": (tile / (tile + 2 * halo)) ** 2,
+        "halo_px": halo, "chunk_px": chunk, "batch": batch,
+        "windows": [f"{r.padded_length}x{c.padded_length}" for r in rows for c in cols],
+        "halo_bound": _output_share(rows, cols), "interior_bound": _output_share(*interior),
         "raw_forward_mpix_s": raw_mpix_s, "engine_mpix_s": engine_mpix_s, "ratio": engine_mpix_s / raw_mpix_s,
         "raw_runs_s": raw_times, "engine_runs_s": engine_times,
     }
@@ -172,27 +188,35 @@ def run(*, size_px: int = 1024, repeats: int = 3, workdir: Path | None = None) -
         }
         for key, m in r["runs"].items():
             rows.append([name, f"{r['parameters']:,}", r["mmac_per_px"], f"{measured_bytes:.0f} ({spec.activation_bytes_per_px})",
-                         key, m["subtile_px"], m["halo_px"], m["raw_forward_mpix_s"], m["engine_mpix_s"], m["ratio"], m["halo_bound"]])
+                         key, _windows(m["windows"]), m["halo_px"], m["raw_forward_mpix_s"], m["engine_mpix_s"], m["ratio"],
+                         m["halo_bound"], m["interior_bound"]])
 
     figure = _plot(results)
     ratios = ", ".join(f"{n} {r['runs']['cpu/fp32']['ratio']:.2f}" for n, r in results.items())
     summary = (
         f"{size_px} x {size_px} float32 GeoTIFF, default settings, median of {repeats} alternating runs. Engine file-to-file "
         f"throughput as a fraction of the raw batched forward pass on the CPU: {ratios} (target 0.8). The halo bound "
-        "column, (sub-tile / (sub-tile + 2 halo))^2, is the share of the pixels the network runs on that are output: what "
-        "a tiled runner reaches if the network's speed per pixel does not depend on the tile size; the rest is reading, the scene-median "
-        "pass, normalisation and writing."
+        "column is the share of the pixels the network runs on that are output: what a tiled runner reaches if the "
+        "network's speed per pixel does not depend on the window size; the rest is reading, the scene-median pass, "
+        "normalisation and writing. Windows stop at the scene's edges, so on this one-chunk scene only the seams between "
+        "windows cost a halo; the interior bound is the same share for a chunk of the model's preferred size in the middle "
+        "of a large scene, where every side needs its halo."
         + ("" if torch.cuda.is_available() else " No GPU was available to this run: GPU figures are absent, not estimated.")
     )
     if unavailable:
         summary += " Not measured (no weights installed): " + "; ".join(unavailable) + "."
     table = markdown_table(
-        ["model", "parameters", "MMAC/px", "peak B/px measured (declared)", "device/precision", "sub-tile px", "halo px",
-         "raw forward MPix/s", "engine MPix/s", "engine / raw", "halo bound"],
+        ["model", "parameters", "MMAC/px", "peak B/px measured (declared)", "device/precision", "windows px", "halo px",
+         "raw forward MPix/s", "engine MPix/s", "engine / raw", "halo bound", "interior bound"],
         rows,
     )
     return write_results(SUITE, summary=summary, tables=[table], figures=[figure] if figure else [],
                          data={"size_px": size_px, "repeats": repeats, "results": results, "unavailable": unavailable})
+
+
+def _windows(shapes: list[str]) -> str:
+    """``2 x 1024x640``: how many windows of which padded shape."""
+    return ", ".join(f"{shapes.count(shape)} x {shape}" for shape in dict.fromkeys(shapes))
 
 
 def _plot(results: dict[str, Any]) -> str | None:
