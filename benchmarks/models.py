@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,7 @@ def _peak_bytes_per_px(name: str, size: int = 1024) -> float:
     return float(json.loads(done.stdout.strip().splitlines()[-1])["bytes_per_px"])
 
 
-def _raw_forward_s(network: Any, log_image: np.ndarray, rows: list[Span], cols: list[Span], batch: int, device: Any) -> float:
+def _raw_forward_s(network: Any, log_image: np.ndarray, rows: Sequence[Span], cols: Sequence[Span], batch: int, device: Any) -> float:
     """The network over the scene cut into the windows' cores (no overlap), ``batch`` at a time."""
     import torch
 
@@ -105,7 +106,7 @@ def _raw_forward_s(network: Any, log_image: np.ndarray, rows: list[Span], cols: 
     return time.perf_counter() - started
 
 
-def _output_share(rows: list[Span], cols: list[Span]) -> float:
+def _output_share(rows: Sequence[Span], cols: Sequence[Span]) -> float:
     """Output pixels over the pixels the windows hold: what halos leave of a tiled runner's speed."""
     output = sum(r.core_length for r in rows) * sum(c.core_length for c in cols)
     return output / (sum(r.padded_length for r in rows) * sum(c.padded_length for c in cols))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ def _candidates(length: int, halo: int, stride: int, outside: tuple[int, int]) -
     return layouts
 
 
+@lru_cache(maxsize=256)  # the blocks of a scene share a few shapes
 def plan_windows(
     shape: tuple[int, int],
     halo: int,
@@ -80,7 +82,7 @@ def plan_windows(
     batch: int,
     budget: int,
     piece: int = 0,
-) -> tuple[list[Span], list[Span]]:
+) -> tuple[tuple[Span, ...], tuple[Span, ...]]:
     """Row and column spans for a block of ``shape`` with ``halo`` context.
 
     ``outside`` = (top, bottom, left, right) pixels of the block outside the scene. With a
@@ -92,7 +94,7 @@ def plan_windows(
     rows_outside, cols_outside = outside[:2], outside[2:]
     if piece:
         piece = max(stride, piece // stride * stride)
-        return split_axis(shape[0], halo, stride, piece, rows_outside), split_axis(shape[1], halo, stride, piece, cols_outside)
+        return tuple(split_axis(shape[0], halo, stride, piece, rows_outside)), tuple(split_axis(shape[1], halo, stride, piece, cols_outside))
     row_layouts = _candidates(shape[0], halo, stride, rows_outside)
     col_layouts = _candidates(shape[1], halo, stride, cols_outside)
 
@@ -109,5 +111,5 @@ def plan_windows(
                 if best is None or cost < best[0]:
                     best = (cost, rows, cols)
     if best is None:
-        return row_layouts[-1], col_layouts[-1]
-    return best[1], best[2]
+        return tuple(row_layouts[-1]), tuple(col_layouts[-1])
+    return tuple(best[1]), tuple(best[2])
