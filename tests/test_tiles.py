@@ -107,3 +107,20 @@ def test_tile_scene__refuses_an_existing_folder(tmp_path: Path, scene_path: Path
     with pytest.raises(engine.exceptions.OutputExistsError):
         tile_scene(scene_path, tmp_path / "tiles")
     assert (tile_scene(scene_path, tmp_path / "tiles", overwrite=True, size_px=500)).name == INDEX_NAME
+
+
+@pytest.mark.parametrize("method, size_px, overlap_px", [("fast-cnn", 96, 24), ("lite-unet", 128, 64)])
+def test_tile_process_mosaic__a_model_given_the_scene_median_equals_whole_scene_processing(
+    tmp_path: Path, scene_path: Path, method: str, size_px: int, overlap_px: int
+) -> None:
+    pytest.importorskip("torch")
+    median = float(np.nanmedian(engine.open_scene(scene_path).values))
+    index = tile_scene(scene_path, tmp_path / "tiles", size_px=size_px, overlap_px=overlap_px)  # origins on the stride
+    (tmp_path / "done").mkdir()
+    for feature in json.loads(index.read_text())["features"]:
+        name = feature["properties"]["file"]
+        engine.write_scene(engine.despeckle(engine.open_scene(index.parent / name), method, scene_median=median), tmp_path / "done" / name)
+    mosaic_tiles(index, tmp_path / "mosaic.tif", tiles_dir=tmp_path / "done")
+    engine.write_scene(engine.despeckle(engine.open_scene(scene_path), method, scene_median=median), tmp_path / "whole.tif")
+    with rasterio.open(tmp_path / "mosaic.tif") as m, rasterio.open(tmp_path / "whole.tif") as w:
+        np.testing.assert_allclose(m.read(), w.read(), rtol=1e-4)
