@@ -144,7 +144,7 @@ def _cost(rows, cols) -> int:
 
 @pytest.mark.parametrize("shape, halo, stride, outside, bytes_per_px, batch, budget", [
     ((1068, 1068), 22, 1, (22, 22, 22, 22), 400, 1, 2**31),  # one chunk: one window, no halo computed
-    ((1280, 1280), 128, 16, (128, 128, 128, 128), 2300, 1, 2**31),  # mdn-cl on a one-chunk 1024^2 scene
+    ((1280, 1280), 128, 16, (128, 128, 128, 128), 2300, 1, 2**31),  # a one-chunk 1024^2 scene that needs two windows
     ((2304, 2304), 128, 16, (0, 0, 0, 0), 2300, 1, 2**31),  # an interior chunk
     ((2304, 2256), 128, 16, (128, 0, 0, 117), 2300, 4, 40 * 2**30),
     ((1062, 1000), 31, 1, (0, 31, 31, 0), 1850, 2, 2**28),
@@ -175,7 +175,7 @@ def test_windows__cover_the_core_fit_the_budget_and_compute_the_fewest_pixels(sh
 
 
 def test_windows__windows_stop_at_the_scene_edge_and_only_there() -> None:
-    # A one-chunk 1024^2 scene for mdn-cl: two windows, no halo computed beyond the scene.
+    # A one-chunk 1024^2 scene too large for one window: two, no halo computed beyond the scene.
     rows, cols = plan_windows((1280, 1280), 128, 16, outside=(128, 128, 128, 128), bytes_per_px=2300, batch=1, budget=2**31)
     assert _cost(rows, cols) == 1024 * 1280
     # The same block inside a larger scene needs the halo on every side.

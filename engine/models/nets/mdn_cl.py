@@ -108,7 +108,12 @@ class ExcitationAggregationPooling(nn.Module):
         gates: torch.Tensor | None = None
         same: torch.Tensor | None = None
         for i, (projection, skip) in enumerate(zip(self.projections, skips, strict=True)):
-            t = projection(_resample(skip, i, self.level))
+            # Coarser levels are projected before they are upsampled: a 1x1 convolution and
+            # bilinear upsampling are both linear (and the upsampling weights sum to 1), so the
+            # order does not change the result, but the projection runs on 4^k times fewer pixels
+            # and the wide coarse features are never held at this level's scale. Max-pooling is
+            # not linear: finer levels are pooled first, as published.
+            t = _resample(projection(skip), i, self.level) if i > self.level else projection(_resample(skip, i, self.level))
             if i == self.level:
                 same = t
             else:
@@ -159,7 +164,8 @@ class MDN(nn.Module):
         h = self.intro(x)
         skips = []
         for level, blocks in enumerate(self.encoders):
-            film = self.films[level](F.interpolate(r, size=h.shape[-2:], mode="bilinear", align_corners=False))
+            # Scale and shift made at R's stride, then upsampled (the same, as above, and lighter).
+            film = F.interpolate(self.films[level](r), size=h.shape[-2:], mode="bilinear", align_corners=False)
             scale, shift = film.chunk(2, dim=1)
             for block in blocks:
                 h = block(h, (scale, shift))
