@@ -8,7 +8,7 @@
 """
 
 from engine.metrics._homogeneous import enl, enl_auto, homogeneous_boxes
-from engine.metrics._no_reference import epd_roa, m_index, ratio_statistics, speckle_correlation
+from engine.metrics._no_reference import epd_roa, m_index, ratio_statistics, speckle_coherence, speckle_correlation
 from engine.metrics._reference import psnr, ssim
 from engine.metrics._ultrasound import cnr, gcnr, snr
 from engine.speckle import estimate_looks
@@ -25,6 +25,7 @@ __all__ = [
     "psnr",
     "ratio_statistics",
     "snr",
+    "speckle_coherence",
     "speckle_correlation",
     "ssim",
 ]

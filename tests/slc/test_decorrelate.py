@@ -15,7 +15,7 @@ from affine import Affine
 import engine
 import engine.slc
 from engine.exceptions import InputError, ParameterError
-from engine.metrics import speckle_correlation
+from engine.metrics import speckle_coherence, speckle_correlation
 from engine.synthetic import synthetic_slc
 
 
@@ -58,6 +58,9 @@ def test_decorrelate__whitens_keeps_the_mean_and_the_point_targets(known: np.nda
     for axis in (0, 1):
         assert speckle_correlation(before, axis) > 0.1
         assert abs(speckle_correlation(after, axis)) < 0.05
+        # The same in the measure free of the intensity measure's low bias (see engine.metrics).
+        assert speckle_coherence(known, axis) ** 2 > 0.1
+        assert speckle_coherence(whitened, axis) ** 2 < 0.04
     assert json.loads(out.attrs["decorrelation"])["azimuth"]["band_centre"] == pytest.approx(0.15, abs=0.01)
 
 

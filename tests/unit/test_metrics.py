@@ -94,3 +94,34 @@ def test_cnr_and_gcnr__for_known_distributions() -> None:
     mask[:, 200:] = True  # a boolean mask works as a region too
     assert metrics.gcnr(image, background, background) == pytest.approx(0.0)
     assert metrics.gcnr(np.where(mask, image + 100, image), mask, ~mask) == pytest.approx(1.0)
+
+
+def _band_limited_speckle(rng: np.random.Generator, size: int, band: float) -> tuple[np.ndarray, float]:
+    """Circular Gaussian speckle whose azimuth (row) spectrum is flat over a share ``band`` and zero
+    outside, and its lag-1 complex correlation (sinc(band) on a continuous spectrum)."""
+    white = (rng.standard_normal((size, size)) + 1j * rng.standard_normal((size, size))) / np.sqrt(2)
+    frequencies = np.fft.fftfreq(size)
+    keep = np.abs(frequencies) < band / 2
+    return np.fft.ifft(np.fft.fft(white, axis=0) * keep[:, None], axis=0), abs(np.exp(2j * np.pi * frequencies[keep]).mean())
+
+
+@pytest.mark.parametrize("band", [1.0, 0.9, 0.8, 0.6])
+def test_speckle_coherence__of_band_limited_speckle_is_sinc_of_the_band(band: float) -> None:
+    field, correlation = _band_limited_speckle(np.random.default_rng(7), 512, band)
+    assert correlation == pytest.approx(abs(np.sinc(band)), abs=0.01)
+    assert metrics.speckle_coherence(field, 0) == pytest.approx(correlation, abs=0.015)
+    assert metrics.speckle_coherence(field, 1) < 0.01  # range stays white
+    # The intensity measure reads low (its local mean shares the pair's pixels): the documented bias.
+    assert 0.01 < correlation**2 - metrics.speckle_correlation(np.abs(field) ** 2, 0) < 0.08
+
+
+def test_speckle_coherence__does_not_see_texture_that_the_intensity_correlation_counts() -> None:
+    rng = np.random.default_rng(8)
+    white, _ = _band_limited_speckle(rng, 512, 1.0)
+    texture = np.kron(rng.gamma(2.0, 0.5, (256, 256)), np.ones((2, 2)))  # K-distributed clutter, 2-px cells
+    field = np.sqrt(texture) * white
+    assert metrics.speckle_correlation(np.abs(field) ** 2, 0) > 0.05
+    assert metrics.speckle_coherence(field, 0) ** 2 < 0.001
+    # Bright targets are left out, as in the intensity measure.
+    field[::37, ::41] *= 40.0
+    assert metrics.speckle_coherence(field, 0) ** 2 < 0.001
