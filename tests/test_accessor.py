@@ -28,6 +28,15 @@ def test_dataarray_accessor__lazy_with_coordinates_crs_and_provenance(scene) -> 
     np.testing.assert_array_equal(out.values, engine.despeckle(scene, "refined-lee", looks=1.0).values)
 
 
+def test_dataarray_accessor__runs_a_model_like_a_filter(scene) -> None:
+    pytest.importorskip("torch")
+    out = scene.despeckle(method="fast-cnn", device="cpu")
+    assert isinstance(out.data, da.Array) and out.rio.crs == scene.rio.crs and out.rio.transform() == scene.rio.transform()
+    assert out.attrs["despeckle_method"] == "fast-cnn"
+    # Chunks of 40 px, below the model's halo: the same as the library on the whole scene at once.
+    np.testing.assert_allclose(out.values, engine.despeckle(scene.chunk(-1), "fast-cnn", device="cpu").values, rtol=1e-4)
+
+
 def test_dataarray_accessor__default_method(scene) -> None:
     np.testing.assert_array_equal(scene.despeckle().values, engine.despeckle(scene, "lee").values)
 

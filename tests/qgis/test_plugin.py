@@ -76,6 +76,20 @@ def test_processing_run__equals_the_command_line_and_keeps_georeferencing(qgis_p
         np.testing.assert_array_equal(q.read(), c.read())
 
 
+def test_processing_run__a_model_runs_like_a_filter(qgis_python: str, qgis_env: dict, shared_data: Path, tmp_path: Path, engine_executable: str) -> None:
+    pytest.importorskip("torch")
+    source = shared_data / GEOTIFF
+    params = {"INPUT": str(source), "INPUT_DOMAIN": DB, "DEVICE": "cpu", "OUTPUT": str(tmp_path / "qgis.tif")}
+    outcome = harness(qgis_python, qgis_env, command="run", algorithm="despeckle:fast_cnn", parameters=params)
+    assert outcome["result"]["OUTPUT"] == str(tmp_path / "qgis.tif"), outcome
+    subprocess.run([engine_executable, "run", str(source), str(tmp_path / "cli.tif"), "--method", "fast-cnn", "--domain", "db",
+                    "--device", "cpu", "--progress", "none"], check=True)
+    with rasterio.open(tmp_path / "qgis.tif") as q, rasterio.open(tmp_path / "cli.tif") as c, rasterio.open(source) as s:
+        assert (q.crs, q.transform, q.shape) == (s.crs, s.transform, s.shape)
+        assert q.tags()["DESPECKLE_METHOD"] == "fast-cnn"
+        np.testing.assert_array_equal(q.read(), c.read())
+
+
 def test_qgis_process__runs_the_algorithm(qgis_env: dict, shared_data: Path, tmp_path: Path) -> None:
     binary = shutil.which("qgis_process.bin", path="/usr/bin:/usr/lib/qgis")
     require(binary is not None, "qgis_process (Debian qgis) is not installed")
