@@ -87,7 +87,8 @@ def test_processing_run__a_model_runs_like_a_filter(qgis_python: str, qgis_env: 
     with rasterio.open(tmp_path / "qgis.tif") as q, rasterio.open(tmp_path / "cli.tif") as c, rasterio.open(source) as s:
         assert (q.crs, q.transform, q.shape) == (s.crs, s.transform, s.shape)
         assert q.tags()["DESPECKLE_METHOD"] == "fast-cnn"
-        np.testing.assert_array_equal(q.read(), c.read())
+        # Not bit for bit: the CPU's convolution kernels may sum in another order in each process.
+        np.testing.assert_allclose(q.read(), c.read(), rtol=1e-5)
 
 
 def test_qgis_process__runs_the_algorithm(qgis_env: dict, shared_data: Path, tmp_path: Path) -> None:
