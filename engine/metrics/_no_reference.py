@@ -116,18 +116,18 @@ def epd_roa(original: Any, filtered: Any, *, region: Box | None = None) -> dict[
     return result
 
 
-def _speckle_pairs(values: np.ndarray, power: np.ndarray, axis: int, window_px: int, bright_factor: float,
-                   *, amplitude: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Neighbouring pairs along ``axis`` of ``values`` divided by the local mean of ``power`` (its
-    square root when ``values`` is an amplitude or complex field), leaving out pixels brighter than
+def _speckle_pairs(values: np.ndarray, axis: int, window_px: int, bright_factor: float) -> tuple[np.ndarray, np.ndarray]:
+    """Neighbouring pairs along ``axis`` of an intensity image divided by its local mean, or of a
+    complex field divided by its local root-mean power, leaving out pixels brighter than
     ``bright_factor`` x the median power (and their neighbours within 2 pixels), zeros and NaN."""
     from scipy import ndimage
 
+    field = np.iscomplexobj(values)
+    power = np.abs(values) ** 2 if field else values
     valid = np.isfinite(power) & (power > 0)
     filled = np.where(valid, power, 0.0)
     local = ndimage.uniform_filter(filled, window_px) / np.maximum(ndimage.uniform_filter(valid.astype(float), window_px), 1e-12)
-    exponent = 0.5 if amplitude else 1.0
-    normalised = np.where(valid, values, 0) / np.maximum(local, 1e-300) ** exponent
+    normalised = np.where(valid, values, 0) / np.maximum(local, 1e-300) ** (0.5 if field else 1.0)
     excluded = ndimage.binary_dilation(filled >= bright_factor * np.median(filled[valid]), iterations=2) | ~valid
     a, b = np.moveaxis(normalised, axis, 0), np.moveaxis(excluded, axis, 0)
     keep = ~(b[1:] | b[:-1])
@@ -147,7 +147,7 @@ def speckle_correlation(intensity: Any, axis: int, *, window_px: int = 7, bright
     ``speckle_coherence`` squared measures the speckle's own intensity correlation without either.
     """
     values = np.asarray(intensity, dtype=np.float64)
-    first, second = _speckle_pairs(values, values, axis, window_px, bright_factor, amplitude=False)
+    first, second = _speckle_pairs(values, axis, window_px, bright_factor)
     return float(np.corrcoef(first, second)[0, 1])
 
 
@@ -164,6 +164,6 @@ def speckle_coherence(field: Any, axis: int, *, window_px: int = 7, bright_facto
     can go below.
     """
     values = np.asarray(field, dtype=np.complex128)
-    first, second = _speckle_pairs(values, np.abs(values) ** 2, axis, window_px, bright_factor, amplitude=True)
+    first, second = _speckle_pairs(values, axis, window_px, bright_factor)
     power = np.sqrt(np.sum(np.abs(first) ** 2) * np.sum(np.abs(second) ** 2))
     return float(np.abs(np.sum(second * np.conj(first))) / power) if power > 0 else float("nan")
