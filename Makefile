@@ -6,7 +6,8 @@ PYTEST_ARGS ?=
 
 .PHONY: demo test system-deps benchmarks plugin peers-venv clean
 
-## Install the engine in a virtual environment and run the demo on built-in defaults.
+## Install the engine and its models (PyTorch, CPU) in a virtual environment and run the demo
+## on built-in defaults: the default model beside Lee.
 demo: $(VENV)/.installed
 	$(BIN)/despeckle demo demo_output
 
@@ -28,7 +29,7 @@ plugin:
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q -e ".[models]"
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed

@@ -30,7 +30,7 @@ def _tile_size(value: Any) -> bool:
 _VALIDATORS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "chunk_size_px": (_positive_int, "a positive integer number of pixels"),
     "num_workers": (_optional_positive_int, "None (all cores) or a positive integer"),
-    "default_method": (lambda v: isinstance(v, str) and bool(v), "a registered method name"),
+    "default_method": (lambda v: isinstance(v, str) and bool(v), "a registered method name or 'auto'"),
     "geotiff_tile_px": (_tile_size, "a positive multiple of 16 pixels"),
     "compress": (lambda v: v in _COMPRESSIONS, f"one of {', '.join(_COMPRESSIONS)}"),
 }
@@ -40,7 +40,8 @@ OPTIONS: dict[str, Any] = {
     # halos of a few pixels a negligible overhead.
     "chunk_size_px": 1024,
     "num_workers": None,
-    "default_method": "lee",
+    # "auto": the best available model for SAR (see ``engine.pipeline.AUTO_PREFERENCE``).
+    "default_method": "auto",
     "geotiff_tile_px": 512,
     "compress": "deflate",
 }
@@ -63,7 +64,9 @@ class set_options:  # noqa: N801 - used like a function, as in xarray and rioxar
     num_workers : int or None
         Threads of the local scheduler; None uses every core.
     default_method : str
-        Method used when none is given. Default ``"lee"``.
+        Method used when none is given. Default ``"auto"``: the best available deep model
+        (``looks-unet``), or Lee when PyTorch or its weights are missing and for 8-bit display
+        images.
     geotiff_tile_px : int
         Internal tile size of written GeoTIFFs. Default 512.
     compress : {"deflate", "zstd", "lzw", "none"}

@@ -1,17 +1,18 @@
 """The built-in demo: a generated, georeferenced, speckled scene, despeckled with the default
-method, written as GeoTIFFs plus a before/after PNG. Needs no data and no network."""
+method (the best available model) and with Lee beside it, written as GeoTIFFs plus a
+before/after PNG. Needs no data and no network."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from engine._options import get_option
 from engine.exceptions import OutputError
 from engine.io import open_scene, write_scene
-from engine.pipeline import despeckle
+from engine.pipeline import choose_method, despeckle
 from engine.progress import Reporter
 from engine.scheduling import Runner
 from engine.synthetic import synthetic_scene
@@ -23,6 +24,8 @@ class DemoResult:
     despeckled: Path
     figure: Path
     method: str
+    #: Every method run, beside the default one (Lee, the classical reference), and its output.
+    outputs: dict[str, Path] = field(default_factory=dict)
 
 
 def _to_display(intensity: np.ndarray, low_db: float, high_db: float) -> np.ndarray:
@@ -30,8 +33,9 @@ def _to_display(intensity: np.ndarray, low_db: float, high_db: float) -> np.ndar
     return np.clip((db - low_db) / (high_db - low_db), 0.0, 1.0)
 
 
-def before_after_figure(noisy: np.ndarray, filtered: np.ndarray, path: Path, *, title: str) -> None:
-    """Side-by-side dB images of the whole scene and of a 256-pixel crop, as a PNG."""
+def before_after_figure(noisy: np.ndarray, filtered: Mapping[str, np.ndarray], path: Path) -> None:
+    """Side-by-side dB images of the whole scene and of a 256-pixel crop, as a PNG: the input,
+    then each method's output (``filtered``: title -> intensity)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -40,8 +44,8 @@ def before_after_figure(noisy: np.ndarray, filtered: np.ndarray, path: Path, *, 
     finite = noisy[np.isfinite(noisy) & (noisy > 0)]
     low_db, high_db = np.percentile(10.0 * np.log10(finite), [2, 98]) if finite.size else (-25.0, 5.0)
     crop = (slice(noisy.shape[0] // 2 - 128, noisy.shape[0] // 2 + 128), slice(noisy.shape[1] // 2 - 128, noisy.shape[1] // 2 + 128))
-    fig, axes = plt.subplots(2, 2, figsize=(10, 10), constrained_layout=True)
-    panels = [(noisy, "speckled"), (filtered, title)]
+    panels = [(noisy, "speckled"), *((image, title) for title, image in filtered.items())]
+    fig, axes = plt.subplots(2, len(panels), figsize=(5 * len(panels), 10), constrained_layout=True, squeeze=False)
     for column, (image, label) in enumerate(panels):
         axes[0, column].imshow(_to_display(image, low_db, high_db), cmap="gray", interpolation="nearest")
         axes[0, column].set_title(f"{label} (whole scene, dB)")
@@ -51,6 +55,10 @@ def before_after_figure(noisy: np.ndarray, filtered: np.ndarray, path: Path, *, 
         ax.set_axis_off()
     fig.savefig(path, dpi=90)
     plt.close(fig)
+
+
+#: The classical filter the default method is shown beside.
+REFERENCE_METHOD = "lee"
 
 
 def run_demo(
@@ -64,19 +72,22 @@ def run_demo(
     runner: Runner | None = None,
     reporter: Reporter | None = None,
 ) -> DemoResult:
-    """Generate, despeckle and plot a synthetic scene; return the paths written."""
+    """Generate a synthetic scene, despeckle it with ``method`` (default: the default method,
+    the best available model) and with Lee, and plot them side by side; return the paths."""
     folder = Path(output_dir)
     if not folder.parent.resolve().is_dir():
         raise OutputError(f"the folder {folder.parent.resolve()} does not exist")
     folder.mkdir(exist_ok=True)
-    method = method or get_option("default_method")
+    chosen = choose_method(method).name
     reporter = reporter or Reporter()
-    scene_path, out_path, figure_path = folder / "scene.tif", folder / f"scene_{method}.tif", folder / "before_after.png"
+    scene_path, figure_path = folder / "scene.tif", folder / "before_after.png"
     noisy = synthetic_scene((size_px, size_px), looks=looks, seed=seed)
     write_scene(noisy, scene_path, overwrite=overwrite, runner=runner, reporter=reporter, phase="generate")
-    scene = open_scene(scene_path)
-    write_scene(despeckle(scene, method), out_path, overwrite=overwrite, runner=runner, reporter=reporter, phase=method)
+    outputs: dict[str, Path] = {}
+    for name in dict.fromkeys([chosen, REFERENCE_METHOD]):
+        outputs[name] = folder / f"scene_{name}.tif"
+        write_scene(despeckle(open_scene(scene_path), name), outputs[name], overwrite=overwrite, runner=runner, reporter=reporter, phase=name)
     before = open_scene(scene_path).values[0]
-    after = open_scene(out_path).values[0]
-    before_after_figure(before, after, figure_path, title=method)
-    return DemoResult(scene_path, out_path, figure_path, method)
+    labels = {name: f"{name} (default)" if name == chosen else name for name in outputs}
+    before_after_figure(before, {labels[name]: open_scene(path).values[0] for name, path in outputs.items()}, figure_path)
+    return DemoResult(scene_path, outputs[chosen], figure_path, chosen, outputs)

@@ -50,3 +50,13 @@ class DomainAssumedWarning(DespeckleWarning):
 
 class ChunkSizeWarning(DespeckleWarning):
     """The requested chunking was changed because it cannot carry the method's halo."""
+
+
+class NotSpeckleWarning(DespeckleWarning):
+    """The input's values or statistics are not those of the speckle a method was made for (a
+    SAR model given an 8-bit display image, or a scene far smoother than SAR speckle)."""
+
+
+class MethodFallbackWarning(DespeckleWarning):
+    """``method="auto"`` could not use the preferred model (no PyTorch, no weights) and fell
+    back to a classical filter."""

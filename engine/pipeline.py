@@ -21,13 +21,23 @@ from engine._options import get_option
 from engine._version import __version__
 from engine.conventions import DOMAIN_ATTRS, PROVENANCE_ATTRS
 from engine.domain import check_domain, convert
-from engine.exceptions import DomainAssumedWarning, InputError, ParameterError, UnsupportedDtypeError
+from engine.exceptions import (
+    DomainAssumedWarning,
+    InputError,
+    MethodFallbackWarning,
+    MethodUnavailableError,
+    NotSpeckleWarning,
+    ParameterError,
+    UnsupportedDtypeError,
+)
 from engine.methods import Method, get_method
 from engine.sources import source_of
 from engine.tiling import aligned_chunks, apply_overlapped, apply_with_halo_reads
 
 #: Scene-level statistics of the last pipeline stage, kept lazily for writers to record.
 STATISTICS_ENCODING = "despeckle_statistics"
+#: ``attrs[LOOKS_SOURCE] == "assumed"`` marks a scene whose looks nobody stated (1 by default).
+LOOKS_SOURCE = "looks_source"
 
 
 def as_scene(data: Any, *, domain: str | None = None, looks: float | None = None) -> xr.DataArray:
@@ -74,10 +84,43 @@ def as_scene(data: Any, *, domain: str | None = None, looks: float | None = None
         raise InputError(f"domain 'complex' needs complex data, got dtype {scene.dtype}")
     if looks is not None:
         scene.attrs["looks"] = float(looks)
-    scene.attrs.setdefault("looks", 1.0)
+        scene.attrs.pop(LOOKS_SOURCE, None)
+    if "looks" not in scene.attrs:
+        # Nobody said: 1 look for the filters, as SNAP and OTB assume; methods that can
+        # estimate the looks do (see ``despeckle``).
+        scene.attrs["looks"] = 1.0
+        scene.attrs[LOOKS_SOURCE] = "assumed"
+
     if not float(scene.attrs["looks"]) > 0:
         raise ParameterError(f"looks must be > 0, got {scene.attrs['looks']!r}")
     return scene
+
+
+#: What ``method="auto"`` runs, best first: the first available method is used. The model is
+#: measured against the filters in ``benchmarks/results/sar_synthetic.md``.
+AUTO_PREFERENCE = ("looks-unet", "lee")
+
+
+def choose_method(name: str | None = None, scene: xr.DataArray | None = None) -> Method:
+    """The method ``name`` (default ``set_options(default_method)``); ``"auto"`` is the first
+    available method of :data:`AUTO_PREFERENCE`, a classical filter for 8-bit display images
+    (which SAR models were not made for). Falling back from the preferred model warns."""
+    name = name or get_option("default_method")
+    if name != "auto":
+        return get_method(name)
+    if scene is not None and scene.dtype == np.uint8:
+        return get_method(AUTO_PREFERENCE[-1])
+    reasons = []
+    for candidate in AUTO_PREFERENCE:
+        method = get_method(candidate)
+        if method.unavailable_reason is None:
+            if reasons:
+                warnings.warn(
+                    f"using {candidate!r}: " + "; ".join(reasons), MethodFallbackWarning, stacklevel=3
+                )
+            return method
+        reasons.append(f"{candidate!r} is not available ({method.unavailable_reason})")
+    raise MethodUnavailableError("no method is available for 'auto': " + "; ".join(reasons))
 
 
 def _working_dtype(dtype: np.dtype[Any]) -> np.dtype[Any]:
@@ -136,7 +179,7 @@ def _prepare_block(
 
 def _stale_after_filtering(attribute: str) -> bool:
     """Attributes that describe the input's values and would be false on the output."""
-    return attribute in ("looks", "_FillValue", "nodata", "scale_factor", "add_offset") or attribute.startswith(
+    return attribute in ("looks", LOOKS_SOURCE, "_FillValue", "nodata", "scale_factor", "add_offset") or attribute.startswith(
         "STATISTICS_"
     )
 
@@ -177,7 +220,8 @@ def despeckle(
         DataArray (dask-backed for large scenes; dims ``(..., y, x)``) or NumPy array.
     method
         Registered method name (``engine.list_methods()``) or a :class:`Method` (for example a
-        model bound to a training checkpoint); default ``set_options(default_method)``.
+        model bound to a training checkpoint), or ``"auto"`` (:func:`choose_method`); default
+        ``set_options(default_method)``, itself ``"auto"``.
     domain
         Domain of ``data`` if its attributes do not say (``intensity``, ``amplitude``, ``db``,
         ``complex``).
@@ -208,7 +252,7 @@ def despeckle(
     ((64, 64), 'float32', 'lee')
     """
     scene = as_scene(data, domain=domain, looks=looks)
-    chosen: Method = method if isinstance(method, Method) else get_method(method or get_option("default_method"))
+    chosen: Method = method if isinstance(method, Method) else choose_method(method, scene)
     chosen.require_available()
     if decorrelate is None:
         decorrelate = chosen.wants_decorrelated and scene.attrs["domain"] == "complex"
@@ -218,7 +262,9 @@ def despeckle(
         if scene.attrs["domain"] != "complex":
             raise ParameterError("decorrelation needs complex (SLC) input; this scene holds " + scene.attrs["domain"])
         scene = as_scene(whiten(scene))
-    resolved = chosen.resolve(parameters, scene.attrs)
+    # Assumed looks are no statement: a method that estimates the looks does so.
+    assumed = scene.attrs.get(LOOKS_SOURCE) == "assumed"
+    resolved = chosen.resolve(parameters, {k: v for k, v in scene.attrs.items() if not (assumed and k == "looks")})
     halo = chosen.halo_px(resolved)
     if halo % chosen.alignment_px:
         raise ValueError(f"method {chosen.name!r} declares a halo of {halo} px, not a multiple of its alignment {chosen.alignment_px}")
@@ -229,6 +275,14 @@ def despeckle(
     if any(size == 0 for size in scene.shape):
         raise InputError(f"the scene is empty (shape {dict(zip(scene.dims, scene.shape, strict=True))})")
 
+    if chosen.kind == "model" and "sar" in chosen.imagery and scene.dtype == np.uint8 and source in ("intensity", "amplitude"):
+        warnings.warn(
+            f"{chosen.name!r} is a SAR model, and 8-bit {source} values look like a display image (B-mode, OCT, a "
+            "rendered quick-look), not SAR data: its output may be meaningless. Use a filter, or a model made for that imagery "
+            "(despeckle methods --imagery ultrasound)",
+            NotSpeckleWarning,
+            stacklevel=2,
+        )
     lazy = isinstance(scene.data, da.Array)
     nodata = nodata_of(scene)
     prepared = valid_values(scene, chosen.domain)
@@ -255,7 +309,10 @@ def despeckle(
     attrs = {k: v for k, v in scene.attrs.items() if not _stale_after_filtering(k)}
     attrs.update(DOMAIN_ATTRS[target], domain=target)
     attrs.update(zip(PROVENANCE_ATTRS, (chosen.name, json.dumps(resolved, sort_keys=True), __version__), strict=True))
-    attrs["input_looks"] = float(scene.attrs["looks"])
+    if "looks" in statistics:
+        attrs["input_looks"] = "estimated from the scene (median ENL of 9x9 windows; value in the statistics)"
+    else:
+        attrs["input_looks"] = float(resolved.get("looks") or scene.attrs["looks"])
     out = xr.DataArray(result, coords=scene.coords, dims=scene.dims, name=scene.name, attrs=attrs)
     if nodata is not None and target == source:
         out.encoding["_FillValue"] = np.float32(nodata)

@@ -60,3 +60,66 @@ def intensity_quantile(intensity: da.Array, q: float) -> da.Array:
     total = valid.sum()
     value = dask.delayed(_quantile_from_histogram)(hist, below, total, q)
     return da.from_delayed(value, shape=(), dtype=np.float64)
+
+
+# Local ENL values on a log10 grid: 1e-3 to 1e5 looks in 8 000 bins (0.23 % resolution).
+_ENL_LOG10_RANGE = (-3.0, 5.0)
+_ENL_BINS = 8_000
+#: The ENL estimate's window, and the chunk size it is computed on (a multiple of the window,
+#: so that its windows sit on one grid over the scene whatever the scene's chunking).
+ENL_WINDOW_PX = 9
+_ENL_CHUNK_PX = ENL_WINDOW_PX * 112
+#: Above this estimated ENL a scene is not speckled SAR intensity (or is already filtered).
+SPECKLE_LOOKS_LIMIT = 64.0
+
+
+def _enl_histogram(block: np.ndarray) -> np.ndarray:
+    from engine.speckle import local_enl
+
+    values = local_enl(block, ENL_WINDOW_PX)
+    hist, _ = np.histogram(np.log10(values[values > 0]), bins=_ENL_BINS, range=_ENL_LOG10_RANGE)
+    return hist
+
+
+def _median_enl(histograms: list[np.ndarray]) -> np.float64:
+    hist = np.sum(histograms, axis=0)
+    total = int(hist.sum())
+    if total < 10:  # too few windows with valid pixels to say
+        return np.float64(1.0)
+    cumulative = np.cumsum(hist)
+    k = int(np.searchsorted(cumulative, 0.5 * total))
+    width = (_ENL_LOG10_RANGE[1] - _ENL_LOG10_RANGE[0]) / _ENL_BINS
+    looks = np.float64(10.0 ** (_ENL_LOG10_RANGE[0] + (k + 0.5) * width))
+    if looks > SPECKLE_LOOKS_LIMIT:
+        import warnings
+
+        from engine.exceptions import NotSpeckleWarning
+
+        warnings.warn(
+            f"the scene's equivalent number of looks is about {looks:.0f}: far smoother than SAR speckle "
+            f"(1 to {SPECKLE_LOOKS_LIMIT:.0f} looks). Is it intensity? Display images (B-mode, OCT, quick-looks) "
+            "and dB values need their domain stated (--domain); an already filtered scene needs no despeckling",
+            NotSpeckleWarning,
+            stacklevel=2,
+        )
+    return looks
+
+
+def scene_looks(intensity: da.Array) -> da.Array:
+    """The scene's equivalent number of looks as ``engine.speckle.estimate_looks`` measures it
+    (median ENL of non-overlapping 9 x 9 windows with no invalid pixel), lazily, for any
+    chunking: the windows lie on one grid from the scene's top-left corner. 1 when fewer than
+    10 windows are valid. Texture lowers local ENLs, so on varied scenes it is a lower bound.
+
+    Examples
+    --------
+    >>> import dask.array as da, numpy as np
+    >>> from engine.synthetic import speckle
+    >>> x = da.from_array(speckle((900, 900), 4, np.random.default_rng(1)), chunks=250)
+    >>> round(float(scene_looks(x).compute()))
+    4
+    """
+    x = intensity.astype(np.float64)
+    x = x.rechunk({x.ndim - 2: _ENL_CHUNK_PX, x.ndim - 1: _ENL_CHUNK_PX})
+    histograms = [dask.delayed(_enl_histogram)(block) for block in x.to_delayed().ravel()]
+    return da.from_delayed(dask.delayed(_median_enl)(histograms), shape=(), dtype=np.float64)

@@ -7,6 +7,7 @@ downloaded.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import dask.array as da
@@ -56,6 +57,56 @@ def correlated_speckle(
         intensity = np.abs(z) ** 2
         total += intensity / intensity.mean()
     return (total / looks).astype(dtype)
+
+
+@dataclass(frozen=True)
+class GRDSpeckle:
+    """How a ground-range detected (GRD) product's speckle is made, in single-look pixels.
+
+    A circular complex Gaussian field is band-limited per axis (azimuth, range) by a generalised
+    Hamming window over 1 / ``oversampling`` of the spectrum; its intensity is averaged over
+    ``looks`` = (azimuth, range) single-look pixels (a moving boxcar, as spatial multilooking
+    does) and resampled with bilinear interpolation to output pixels ``spacing`` single-look
+    pixels apart, as a GRD processor resamples to its ground grid. Sentinel-1 IW GRDH is about
+    oversampling 1.2, Hamming 0.75, looks (1, 5) and spacing (0.7, 2.9): ENL 4.4.
+    """
+
+    oversampling: tuple[float, float] = (1.2, 1.2)
+    hamming: float = 0.75
+    looks: tuple[int, int] = (1, 5)
+    spacing: tuple[float, float] = (0.7, 2.9)
+
+    @classmethod
+    def random(cls, rng: np.random.Generator) -> GRDSpeckle:
+        """A random processor within the range of real SAR products: oversampling 1.1-1.3,
+        Hamming 0.54-0.8, 1-5 looks per axis, output pixels 0.5-1.1 look cells apart."""
+        looks = (int(rng.integers(1, 6)), int(rng.integers(1, 6)))
+        return cls(
+            oversampling=(float(rng.uniform(1.1, 1.3)), float(rng.uniform(1.1, 1.3))),
+            hamming=float(rng.uniform(0.54, 0.8)),
+            looks=looks,
+            spacing=(looks[0] * float(rng.uniform(0.5, 1.1)), looks[1] * float(rng.uniform(0.5, 1.1))),
+        )
+
+    def draw(self, shape: tuple[int, int], rng: np.random.Generator, *, dtype: Any = np.float32) -> np.ndarray:
+        """Unit-mean intensity speckle of ``shape`` output pixels."""
+        from scipy import ndimage
+
+        height, width = shape
+        fine = tuple(int(np.ceil(n * s)) + la + 3 for n, s, la in zip(shape, self.spacing, self.looks, strict=True))
+        transfer = np.outer(
+            _window(fine[0], 1.0 / self.oversampling[0], 0.0, self.hamming),
+            _window(fine[1], 1.0 / self.oversampling[1], 0.0, self.hamming),
+        )
+        field = rng.standard_normal(fine) + 1j * rng.standard_normal(fine)
+        intensity = np.abs(np.fft.ifft2(np.fft.fft2(field) * transfer)) ** 2
+        multilooked = ndimage.uniform_filter(intensity, size=self.looks, mode="wrap")
+        offset = rng.uniform(0.0, 1.0, size=2)
+        rows = offset[0] + np.arange(height) * self.spacing[0]
+        cols = offset[1] + np.arange(width) * self.spacing[1]
+        grid = np.meshgrid(rows, cols, indexing="ij")
+        out = ndimage.map_coordinates(multilooked, grid, order=1, mode="grid-wrap")
+        return (out / multilooked.mean()).astype(dtype)
 
 
 def synthetic_slc(

@@ -37,8 +37,13 @@ def test_dataarray_accessor__runs_a_model_like_a_filter(scene) -> None:
     np.testing.assert_allclose(out.values, engine.despeckle(scene.chunk(-1), "fast-cnn", device="cpu").values, rtol=1e-4)
 
 
+@pytest.mark.filterwarnings("ignore::engine.exceptions.MethodFallbackWarning")
 def test_dataarray_accessor__default_method(scene) -> None:
-    np.testing.assert_array_equal(scene.despeckle().values, engine.despeckle(scene, "lee").values)
+    """No method: the default ("auto"), the best available model, the same as naming it."""
+    default = engine.pipeline.choose_method(None, scene)
+    out = scene.despeckle()
+    assert out.attrs["despeckle_method"] == default.name
+    np.testing.assert_array_equal(out.values, engine.despeckle(scene, default.name).values)
 
 
 def test_dataset_accessor__despeckles_raster_variables_only(scene) -> None:

@@ -29,6 +29,13 @@ class DataConfig:
     ``complex_pairs``...).
     correlated_fraction: share of synthetic patches whose speckle is spatially correlated
     (simulated through a SAR transfer function), so the model also handles detected SLC and GRD.
+    looks_range: (low, high): draw each synthetic patch's looks log-uniformly in this range
+    (continuous; replaces ``looks``). grd_fraction: share of synthetic patches whose speckle
+    comes from a random GRD-like processor (``engine.synthetic.GRDSpeckle.random``: band-limited,
+    multilooked, resampled); their looks are what the engine estimates for that speckle
+    (``engine.speckle.estimate_looks``), as at inference on a scene without looks metadata.
+    looks_jitter: standard deviation of a log-normal error put on the looks a network is told,
+    so that it tolerates the error of an ENL estimate.
     normalise_by: what the log-intensity input is divided by: ``patch`` (each patch's median) or
     ``image`` (the median of the image the patch comes from, as the engine divides by the scene's
     median at inference; real noisy images only, kinds ``slc`` and ``bmode``).
@@ -40,6 +47,9 @@ class DataConfig:
     batch_size: int = 16
     looks: tuple[float, ...] = (1.0,)
     correlated_fraction: float = 0.0
+    looks_range: tuple[float, ...] = ()
+    grd_fraction: float = 0.0
+    looks_jitter: float = 0.0
     point_target_factor: float = 50.0
     normalise_by: str = "patch"
 
@@ -153,6 +163,10 @@ def load_config(path: str | Path, **overrides: Any) -> TrainConfig:
         raise ParameterError(f"data.normalise_by must be 'patch' or 'image', got {config.data.normalise_by!r}")
     if config.data.normalise_by == "image" and config.data.kind == "synthetic":
         raise ParameterError("data.normalise_by: image needs real noisy images (kind slc or bmode); synthetic patches are normalised by their own median")
+    if config.data.looks_range and not (len(config.data.looks_range) == 2 and 0 < config.data.looks_range[0] <= config.data.looks_range[1]):
+        raise ParameterError(f"data.looks_range must be [low, high] with 0 < low <= high, got {list(config.data.looks_range)}")
+    if not 0.0 <= config.data.grd_fraction + config.data.correlated_fraction <= 1.0:
+        raise ParameterError("data.grd_fraction and data.correlated_fraction must add up to at most 1")
     from engine.models import SPECS
 
     if config.model not in SPECS:

@@ -16,7 +16,8 @@ import numpy as np
 from PIL import Image
 
 from engine.exceptions import InputError
-from engine.synthetic import correlated_speckle, speckle
+from engine.speckle import estimate_looks
+from engine.synthetic import GRDSpeckle, correlated_speckle, speckle
 from training.config import DataConfig
 
 
@@ -76,6 +77,10 @@ def dihedral(patch: np.ndarray, k: int) -> np.ndarray:
     return np.ascontiguousarray(out.T if k >= 4 else out)
 
 
+#: GRD-like processors drawn once per run (each one's looks estimated on a 384-px field).
+_PROCESSORS = 48
+
+
 @dataclass
 class Batch:
     """noisy: (N, 1, P, P) intensity; clean: the same without speckle (None if self-supervised);
@@ -113,6 +118,11 @@ class PatchSampler:
         self.weights = areas / areas.sum()
         # The engine divides by the median of the scene's valid intensity; "image" does the same.
         self.medians = [float(np.median(image[np.isfinite(image) & (image > 0)])) for image in self.images]
+        # GRD-like processors, each with the looks the engine would estimate for its speckle.
+        self.processors = [
+            (processor, estimate_looks(processor.draw((384, 384), rng)) or 1.0)
+            for processor in (GRDSpeckle.random(rng) for _ in range(_PROCESSORS if config.grd_fraction else 0))
+        ]
 
     def crop(self, size: int) -> tuple[np.ndarray, int]:
         """A random crop (random dihedral transform) and the index of the image it comes from."""
@@ -122,10 +132,27 @@ class PatchSampler:
         c = self.rng.integers(0, image.shape[1] - size + 1)
         return dihedral(image[r : r + size, c : c + size], int(self.rng.integers(0, 8))), index
 
-    def speckle(self, shape: tuple[int, int], looks: float) -> np.ndarray:
-        if self.config.correlated_fraction and self.rng.random() < self.config.correlated_fraction:
-            return correlated_speckle(shape, max(1, int(looks)), self.rng)
-        return speckle(shape, looks, self.rng)
+    def looks(self) -> float:
+        low_high = self.config.looks_range
+        if low_high:
+            return float(np.exp(self.rng.uniform(np.log(low_high[0]), np.log(low_high[1]))))
+        return float(self.config.looks[int(self.rng.integers(0, len(self.config.looks)))])
+
+    def speckle(self, shape: tuple[int, int], looks: float) -> tuple[np.ndarray, float]:
+        """Unit-mean speckle and the looks a network is told it has."""
+        cfg = self.config
+        # No draw when only white speckle is configured: older configs keep their random stream.
+        draw = self.rng.random() if cfg.grd_fraction or cfg.correlated_fraction else 1.0
+        if draw < cfg.grd_fraction:
+            processor, looks = self.processors[int(self.rng.integers(0, len(self.processors)))]
+            field = processor.draw(shape, self.rng)
+        elif draw < cfg.grd_fraction + cfg.correlated_fraction:
+            field = correlated_speckle(shape, max(1, int(looks)), self.rng)
+        else:
+            field = speckle(shape, looks, self.rng)
+        if cfg.looks_jitter:
+            looks *= float(np.exp(self.rng.normal(0.0, cfg.looks_jitter)))
+        return field, looks
 
     def batch(self, size: int | None = None, crops: int = 1) -> Batch:
         """A batch; with ``crops`` = 2, consecutive patch pairs come from one region (two crops)."""
@@ -147,9 +174,12 @@ class PatchSampler:
                     patch = region[r : r + p, c : c + p]
                 else:
                     patch = region
-                looks[i + j] = cfg.looks[int(self.rng.integers(0, len(cfg.looks)))]
+                looks[i + j] = self.looks()
                 clean[i + j, 0] = np.maximum(patch, 1.0)  # 8-bit references hold exact zeros
-                noisy[i + j, 0] = clean[i + j, 0] * self.speckle((p, p), float(looks[i + j])) if cfg.kind == "synthetic" else clean[i + j, 0]
+                noisy[i + j, 0] = clean[i + j, 0]
+                if cfg.kind == "synthetic":
+                    field, looks[i + j] = self.speckle((p, p), float(looks[i + j]))
+                    noisy[i + j, 0] *= field
         self_supervised = cfg.kind != "synthetic"
         weight = np.ones_like(noisy)
         if self_supervised:

@@ -36,6 +36,9 @@ def _despeckle_loss(network: Any, batch: Batch, config: TrainConfig, device: Any
     if hasattr(network, "contrastive"):
         representation = network.contrastive(x)
         prediction = network.body(x, representation)
+    elif getattr(network, "conditioned_on_looks", False):
+        representation = None
+        prediction = network.body(x, torch.from_numpy(batch.looks).to(device))
     else:
         representation = None
         prediction = network.body(x)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import textwrap
+import warnings
 
 from engine.cli._common import print_json
+from engine.exceptions import MethodFallbackWarning, MethodUnavailableError
 from engine.methods import IMAGERY, get_method, list_methods
+from engine.pipeline import choose_method
 from engine.progress import Reporter
 
 
@@ -22,13 +25,22 @@ def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:
 def handle(args: argparse.Namespace, reporter: Reporter) -> int:
     names = [get_method(args.name).name] if args.name else list_methods(kind=args.kind, imagery=args.imagery)
     described = [get_method(n).describe() for n in names]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MethodFallbackWarning)
+            default = choose_method(None).name
+    except MethodUnavailableError:
+        default = None
+    for d in described:
+        d["default"] = d["name"] == default  # what `despeckle run` uses without --method
     if args.json:
         print_json(described if not args.name else described[0])
         return 0
     for d in described:
         status = "" if d["available"] else f"  [not available: {d['unavailable_reason']}]"
         meant = "any" if set(d["imagery"]) == set(IMAGERY) else "/".join(d["imagery"])
-        print(f"{d['name']:<14} {d['kind']:<7} {d['domain']:<10} halo {d['halo_px_at_defaults']:>3} px  {meant:<10} {d['title']}{status}")
+        mark = "  [default]" if d["default"] else ""
+        print(f"{d['name']:<14} {d['kind']:<7} {d['domain']:<10} halo {d['halo_px_at_defaults']:>3} px  {meant:<10} {d['title']}{mark}{status}")
         if args.name:
             print(textwrap.indent(textwrap.fill(d["description"], 96), "    "))
             for ref in d["references"]:

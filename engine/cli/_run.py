@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 from engine._options import get_option
 from engine.cli._common import add_progress_option
 from engine.conventions import DOMAINS
-from engine.exceptions import ParameterError
+from engine.exceptions import MethodFallbackWarning, MethodUnavailableError, ParameterError
 from engine.io import is_sentinel1, open_scene, sentinel1_bursts, with_product_gcps, write_scene
 from engine.io._write import FORMATS
-from engine.methods import Method, get_method
-from engine.pipeline import despeckle
+from engine.methods import Method
+from engine.pipeline import choose_method, despeckle
 from engine.progress import JsonReporter, Reporter
 from engine.scheduling import SCHEDULER_HELP, open_runner
 from engine.slc import decorrelate, despeckle_bursts, multilook
@@ -24,13 +25,11 @@ def peek_method(argv: list[str]) -> Method | None:
     peek = argparse.ArgumentParser(add_help=False)
     peek.add_argument("-m", "--method")
     known, _ = peek.parse_known_args(argv)
-    if known.method is None:
-        from engine._options import get_option
-
-        known.method = get_option("default_method")
     try:
-        return get_method(known.method)
-    except ParameterError:
+        with warnings.catch_warnings():  # the handler warns when it runs, not the parser
+            warnings.simplefilter("ignore", MethodFallbackWarning)
+            return choose_method(known.method)
+    except (ParameterError, MethodUnavailableError):
         return None  # reported by the handler, with the list of valid names
 
 
@@ -56,7 +55,8 @@ def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:
     )
     parser.add_argument("input", help="input scene")
     parser.add_argument("output", help="output path (.tif/.tiff for GeoTIFF, .zarr for Zarr)")
-    parser.add_argument("-m", "--method", help="method name (see 'despeckle methods'); default: lee")
+    parser.add_argument("-m", "--method", help="method name (see 'despeckle methods'); default: auto, the best available "
+                        "model (looks-unet), else lee (no PyTorch, or an 8-bit display image)")
     if method is not None:
         group = parser.add_argument_group(f"options of method {method.name!r}")
         for p in method.parameters:
@@ -118,8 +118,7 @@ def prepare_slc(scene: object, args: argparse.Namespace) -> object:
 
 
 def handle(args: argparse.Namespace, reporter: Reporter) -> int:
-    method = get_method(args.method) if args.method else peek_method([])
-    assert method is not None
+    method = choose_method(args.method)
     parameters = {k: v for k, v in ((p.name, getattr(args, f"param_{p.name}", None)) for p in method.parameters) if v is not None}
     options = complex_input_options(args)
     # Large-reach models prefer large chunks (the halo is recomputed around every chunk).
@@ -138,6 +137,8 @@ def handle(args: argparse.Namespace, reporter: Reporter) -> int:
             args.input, chunk_px=chunk_px, domain=args.domain, looks=getattr(args, "looks", None),
             bands=args.band, variable=args.variable, nodata=args.nodata, **options,
         )
+        if not args.method and not parameters:
+            method = choose_method(None, scene)  # "auto" also looks at the scene (8-bit display images)
         result = despeckle(
             prepare_slc(scene, args), method.name, output_domain=args.output_domain,
             decorrelate=False if args.multilook else args.decorrelate, **parameters,

@@ -29,6 +29,8 @@ def _wrapper(network: Any) -> Any:
             self.network = network
 
         def forward(self, log_intensity: Any, looks: Any) -> Any:
+            if getattr(self.network, "conditioned_on_looks", False):
+                return self.network.finish(self.network.body(log_intensity, looks), log_intensity, looks)
             return self.network.finish(self.network.body(log_intensity), log_intensity, looks)
 
     return Despeckler().eval()

@@ -9,7 +9,9 @@ is the border condition. Windows run in batches through one model instance per p
 one forward pass per device is in flight at a time. Unless the caller sets the piece size, the
 layout is the one that computes the fewest pixels (halos are recomputed for every window) among
 those whose windows fit the device's memory budget for the network's peak activation memory per
-pixel (``ModelSpec.activation_bytes_per_px``). Finally it stitches the cores back together.
+pixel (``ModelSpec.activation_bytes_per_px``). Finally it stitches the cores back together and
+applies the radiometric guard (``engine.models._radiometry``: zeros, point targets, no estimate
+above its neighbourhood).
 Autocast (bf16/fp16) covers the network body only; the final exponential or posterior is
 computed in float32.
 """
@@ -24,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from engine.exceptions import ParameterError
+from engine.models._radiometry import guard
 from engine.models._torch import require_torch
 from engine.models._weights import Weights
 from engine.models._windows import plan_windows
@@ -140,6 +143,7 @@ class ModelKernel:
         subtile_px: int,
         scene_median: float,
         looks: float = 1.0,
+        point_targets: bool = True,
         halo: int,
         outside_px: tuple[int, int, int, int] | None = None,
     ) -> np.ndarray:
@@ -158,10 +162,14 @@ class ModelKernel:
             budget=0 if subtile_px else memory_budget(target), piece=subtile_px,
         )
         network = load_network(self.spec, self.weights, target, self.config)
+        conditioned = getattr(network, "conditioned_on_looks", False)
         median = float(scene_median) if scene_median and np.isfinite(scene_median) and scene_median > 0 else 1.0
 
         valid = np.isfinite(block)
-        normalised = np.where(valid, np.maximum(block, median * _FLOOR), median) / median
+        # Exact zeros (no-data borders of SLC products) are not intensities a log-domain network
+        # can read: it sees them as no-data; the guard writes them back as 0.
+        readable = valid & (block > 0)
+        normalised = np.where(readable, np.maximum(block, median * _FLOOR), median) / median
         x = np.log(normalised).astype(np.float32)
         # Windows of equal shape share batches.
         windows_by_shape: dict[tuple[int, int], list[tuple[Any, Any]]] = {}
@@ -181,12 +189,11 @@ class ModelKernel:
                 with lock, torch.inference_mode():
                     inputs = torch.from_numpy(tiles).to(target)
                     with torch.autocast(device_type=target.type, dtype=dtype, enabled=dtype is not None):
-                        raw = network.body(inputs)
+                        raw = network.body(inputs, float(looks)) if conditioned else network.body(inputs)
                     estimate = network.finish(raw, inputs, float(looks)).float().cpu().numpy()
                 for i, (row, col) in enumerate(group):
                     out[row.core_start : row.core_start + row.core_length, col.core_start : col.core_start + col.core_length] = estimate[
                         i, 0, row.core_offset : row.core_offset + row.core_length, col.core_offset : col.core_offset + col.core_length
                     ]
         out *= median
-        out[~valid] = np.nan
-        return out
+        return guard(block, out, looks=float(looks), keep_point_targets=point_targets)

@@ -13,7 +13,7 @@ from engine.filters._common import LOOKS
 from engine.methods import Method, Parameter, register_method
 from engine.models._torch import INSTALL_HINT, torch_available
 from engine.models._weights import Weights, load_card, weights_path
-from engine.scene_statistics import intensity_quantile
+from engine.scene_statistics import intensity_quantile, scene_looks
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ class ModelSpec:
     needs_gpu: bool = False
     preferred_chunk_px: int = 1024
     uses_looks: bool = False
+    looks_conditioned: bool = False  # told the looks; estimated from the scene when nobody states them
     decorrelated_input: bool = False
     imagery: tuple[str, ...] = ("sar",)  # what it was trained on
     config_overrides: Mapping[str, Any] = field(default_factory=dict)
@@ -64,6 +65,16 @@ SUBTILE_PX = Parameter(
     "size in pixels of the pieces a chunk is cut into, each run with its halo; 0 chooses them for the device's free memory",
     minimum=0, maximum=8192,
 )
+POINT_TARGETS = Parameter(
+    "point_targets", bool, True,
+    "keep strong scatterers as measured: pixels that speckle around the estimate cannot explain (false-alarm rate 1e-4) pass through unchanged",
+)
+#: Looks for networks conditioned on them: stated by the scene or the caller, else estimated.
+ESTIMATED_LOOKS = Parameter(
+    "looks", float, None,
+    "equivalent number of looks (ENL) of the input; default: the scene's metadata, else estimated from the scene (median ENL of 9x9 windows)",
+    minimum=0.1, maximum=10000.0, from_attr="looks", snap="enl / numLooksStr", otb="nblooks",
+)
 SCENE_MEDIAN = Parameter(
     "scene_median", float, None,
     "median intensity used to normalise the input (default: computed over the scene)", minimum=0.0,
@@ -80,9 +91,12 @@ def declared_halo(spec: ModelSpec, card: Mapping[str, Any] | None) -> int:
 
 
 def _scene_statistics(intensity: Any, params: Mapping[str, Any]) -> dict[str, Any]:
-    if params.get("scene_median") is not None:
-        return {}
-    return {"scene_median": intensity_quantile(intensity, 0.5)}
+    statistics: dict[str, Any] = {}
+    if params.get("scene_median") is None:
+        statistics["scene_median"] = intensity_quantile(intensity, 0.5)
+    if "looks" in params and params["looks"] is None:
+        statistics["looks"] = scene_looks(intensity)
+    return statistics
 
 
 def model_method(spec: ModelSpec, weights: Weights | None = None, *, card: Mapping[str, Any] | None = None) -> Method:
@@ -102,8 +116,10 @@ def model_method(spec: ModelSpec, weights: Weights | None = None, *, card: Mappi
             return f"no trained weights are installed ({weights_path(spec.name).name} and its model card)"
         return None
 
-    parameters = [DEVICE, PRECISION, BATCH_SIZE, SUBTILE_PX, SCENE_MEDIAN]
-    if spec.uses_looks:
+    parameters = [POINT_TARGETS, DEVICE, PRECISION, BATCH_SIZE, SUBTILE_PX, SCENE_MEDIAN]
+    if spec.looks_conditioned:
+        parameters.insert(0, ESTIMATED_LOOKS)
+    elif spec.uses_looks:
         parameters.insert(0, LOOKS)
     return Method(
         name=spec.name,

@@ -15,6 +15,7 @@ import engine
 from engine.exceptions import MethodUnavailableError, ParameterError
 from engine.models import SPECS, ModelSpec, Weights, measure_halo, model_method
 from engine.models._halo import probe_size_px
+from engine.models._radiometry import guard
 from engine.models._runtime import _FLOOR, load_network
 from engine.models._weights import load_card
 from engine.models._windows import even_piece, plan_windows, split_axis
@@ -32,7 +33,7 @@ def speckled(shape: tuple[int, int], seed: int = 0) -> np.ndarray:
 
 
 def test_models__are_registered_as_methods() -> None:
-    assert set(engine.list_methods(kind="model")) == {"fast-cnn", "lite-unet", "speckle2void", "speckle2void-ultrasound", "mdn-cl"}
+    assert set(engine.list_methods(kind="model")) == {"fast-cnn", "lite-unet", "looks-unet", "speckle2void", "speckle2void-ultrasound", "mdn-cl"}
     for name in SPECS:
         described = engine.get_method(name).describe()
         assert described["kind"] == "model" and described["domain"] == "intensity"
@@ -108,14 +109,15 @@ def test_models__equal_the_network_run_on_the_whole_scene_at_once(model_name: st
     network = load_network(method.kernel.spec, method.kernel.weights, torch.device("cpu"), method.kernel.config)
     with torch.inference_mode():
         inputs = torch.from_numpy(x)
-        expected = network.finish(network.body(inputs), inputs, 1.0).numpy()[0, 0, : image.shape[0], : image.shape[1]] * median
-    expected[np.isnan(image)] = np.nan
+        raw = network.body(inputs, 1.0) if getattr(network, "conditioned_on_looks", False) else network.body(inputs)
+        expected = network.finish(raw, inputs, 1.0).numpy()[0, 0, : image.shape[0], : image.shape[1]] * median
+    expected = guard(image, expected, looks=1.0)  # zeros, point targets, the neighbourhood's maximum
     for chunks in [-1, (halo + stride, 2 * halo)]:  # in memory: halos from the neighbouring chunks
         got = engine.despeckle(scene(image, chunks), method, device="cpu", precision="fp32", scene_median=median).values
         np.testing.assert_allclose(got, expected, rtol=1e-4, err_msg=f"chunks {chunks}")
     # From a file: every block reads its own halo, cut short by the scene's edge.
     opened = engine.open_scene(geotiff_factory(image), domain="intensity", chunk_px=halo + 2 * stride)
-    got = engine.despeckle(opened, method, device="cpu", precision="fp32", scene_median=median).values[0]
+    got = engine.despeckle(opened, method, device="cpu", precision="fp32", scene_median=median, looks=1.0).values[0]
     np.testing.assert_allclose(got, expected, rtol=1e-4, err_msg="read from a GeoTIFF")
 
 

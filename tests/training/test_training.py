@@ -148,3 +148,29 @@ def test_export__writes_weights_and_a_card_the_engine_loads(tmp_path: Path, shar
     assert metrics == pytest.approx(card["metrics"], rel=1e-3)
     assert revalidated["metrics_measured"]["command"].endswith("smoke-supervised.yaml --revalidate")
     assert Path(summary["weights"]).read_bytes() == weights_before
+
+
+def test_sampler__continuous_looks_and_grd_speckle_carry_the_looks_the_engine_would_estimate(shared_data: Path) -> None:
+    from training.data import PatchSampler
+
+    config = load_config(CONFIGS / "looks-unet.yaml", data_root=str(shared_data))
+    data = replace(config.data, batch_size=64, looks_jitter=0.0)
+    sampler = PatchSampler(data, shared_data, np.random.default_rng(0))
+    assert len(sampler.processors) > 0
+    for processor, looks in sampler.processors:
+        # The label is the engine's estimate on a field of that processor's speckle.
+        assert looks == pytest.approx(engine.metrics.estimate_looks(processor.draw((384, 384), np.random.default_rng(1))), rel=0.25)
+    batch = sampler.batch()
+    assert batch.looks.min() >= 0.5 and batch.looks.max() <= 64
+    white = {round(float(v), 6) for v in batch.looks} - {round(float(looks), 6) for _, looks in sampler.processors}
+    assert white and min(white) >= 1.0 and max(white) <= 16.0
+    assert len(white) > 10  # continuous, not a few fixed values
+
+
+def test_load_config__looks_range_is_checked(tmp_path: Path) -> None:
+    (tmp_path / "c.yaml").write_text("model: looks-unet\ndata: {looks_range: [4, 1]}\n")
+    with pytest.raises(ParameterError, match="looks_range must be"):
+        load_config(tmp_path / "c.yaml")
+    (tmp_path / "d.yaml").write_text("model: looks-unet\ndata: {grd_fraction: 0.8, correlated_fraction: 0.3}\n")
+    with pytest.raises(ParameterError, match="at most 1"):
+        load_config(tmp_path / "d.yaml")
