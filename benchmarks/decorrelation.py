@@ -76,7 +76,7 @@ def measure(scene: xr.DataArray, model: SpectralModel | None = None) -> dict[str
 def _deramped(field: np.ndarray, model: SpectralModel) -> np.ndarray:
     import dask.array as da
 
-    from engine.slc._drift import deramp
+    from engine.slc import deramp
 
     return np.asarray(deramp(da.from_array(np.nan_to_num(field), chunks=-1), model.azimuth_drift, model.drift_centre_line)[0])
 
@@ -85,7 +85,7 @@ def ideal_whitening(scene: xr.DataArray, model: SpectralModel) -> dict[str, list
     """Lag-1 intensity and speckle correlation (azimuth, range) after whitening the whole image at
     once in the Fourier domain by the model's response, deramped the same way: what the band
     allows a grid-preserving filter to reach, free of the FIR's length and of tiling."""
-    from engine.slc._spectrum import AxisResponse
+    from engine.slc import AxisResponse
 
     z = np.asarray(scene.values, dtype=np.complex128)
     spectrum = np.fft.fft2(_deramped(z, model))

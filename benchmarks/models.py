@@ -40,11 +40,19 @@ import engine
 from benchmarks._report import markdown_table, pyplot, save_figure, write_results
 from benchmarks._scenes import benchmark_scene
 from benchmarks._throughput import engine_file_to_file_s
-from engine.models import SPECS
-from engine.models._runtime import _DEFAULT_BATCH, autocast_dtype, load_network, memory_budget, select_device
-from engine.models._spec import declared_halo
-from engine.models._weights import Weights, load_card
-from engine.models._windows import Span, plan_windows
+from engine.models import (
+    DEFAULT_BATCH,
+    SPECS,
+    Span,
+    Weights,
+    autocast_dtype,
+    declared_halo,
+    load_card,
+    load_network,
+    memory_budget,
+    plan_windows,
+    select_device,
+)
 
 SUITE = "models"
 # The peak is Linux's high-water mark of the resident set (VmHWM), reset just before the forward
@@ -54,8 +62,7 @@ _MEMORY_PROBE = """
 import json, sys, torch
 from pathlib import Path
 from engine.models import SPECS, Weights
-from engine.models._runtime import load_network
-from engine.models._weights import load_card
+from engine.models import load_card, load_network
 
 def status_kib(field):
     line = next(l for l in Path("/proc/self/status").read_text().splitlines() if l.startswith(field + ":"))
@@ -121,7 +128,7 @@ def _measure(name: str, source: Path, folder: Path, repeats: int, device_name: s
     network = load_network(spec, Weights.shipped(name), device, card.get("architecture_config") if card else None)
     halo = declared_halo(spec, card)
     chunk = method.preferred_chunk_px or engine.get_option("chunk_size_px")
-    batch = _DEFAULT_BATCH[device.type]
+    batch = DEFAULT_BATCH[device.type]
     dtype = autocast_dtype(precision, device)
     bytes_per_px = spec.activation_bytes_per_px // (2 if dtype is not None else 1)
     with rasterio.open(source) as f:

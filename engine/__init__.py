@@ -1,5 +1,9 @@
 """despeckle's engine: stream huge speckled scenes through classical filters and deep models.
 
+``open_scene`` -> ``despeckle`` (lazy) -> ``write_scene``, or ``despeckle_file`` for the whole
+file-to-file run. Importing the package registers the filters and models (the registry itself
+imports none) and the ``.despeckle`` accessor.
+
 Examples
 --------
 >>> import engine
@@ -25,6 +29,7 @@ from engine.methods import get_method as get_method
 from engine.methods import list_methods as list_methods
 from engine.methods import register_method as register_method
 from engine.pipeline import despeckle as despeckle
+from engine.run import despeckle_file as despeckle_file
 from engine.scheduling import open_runner as open_runner
 
 __all__ = [
@@ -33,6 +38,7 @@ __all__ = [
     "__version__",
     "describe_scene",
     "despeckle",
+    "despeckle_file",
     "get_method",
     "get_option",
     "list_methods",

@@ -11,7 +11,8 @@ from typing import Any
 
 from engine.exceptions import ParameterError
 
-_COMPRESSIONS = ("deflate", "zstd", "lzw", "none")
+#: GeoTIFF compressions the writers offer (``despeckle methods --json`` tells the QGIS plugin).
+COMPRESSIONS = ("deflate", "zstd", "lzw", "none")
 
 
 def _positive_int(value: Any) -> bool:
@@ -32,7 +33,7 @@ _VALIDATORS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "num_workers": (_optional_positive_int, "None (all cores) or a positive integer"),
     "default_method": (lambda v: isinstance(v, str) and bool(v), "a registered method name or 'auto'"),
     "geotiff_tile_px": (_tile_size, "a positive multiple of 16 pixels"),
-    "compress": (lambda v: v in _COMPRESSIONS, f"one of {', '.join(_COMPRESSIONS)}"),
+    "compress": (lambda v: v in COMPRESSIONS, f"one of {', '.join(COMPRESSIONS)}"),
 }
 
 OPTIONS: dict[str, Any] = {

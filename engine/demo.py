@@ -12,8 +12,9 @@ import numpy as np
 
 from engine.exceptions import OutputError
 from engine.io import open_scene, write_scene
-from engine.pipeline import choose_method, despeckle
+from engine.pipeline import choose_method
 from engine.progress import Reporter
+from engine.run import despeckle_file
 from engine.scheduling import Runner
 from engine.synthetic import synthetic_scene
 
@@ -86,7 +87,7 @@ def run_demo(
     outputs: dict[str, Path] = {}
     for name in dict.fromkeys([chosen, REFERENCE_METHOD]):
         outputs[name] = folder / f"scene_{name}.tif"
-        write_scene(despeckle(open_scene(scene_path), name), outputs[name], overwrite=overwrite, runner=runner, reporter=reporter, phase=name)
+        despeckle_file(scene_path, outputs[name], name, overwrite=overwrite, runner=runner, reporter=reporter)
     before = open_scene(scene_path).values[0]
     labels = {name: f"{name} (default)" if name == chosen else name for name in outputs}
     before_after_figure(before, {labels[name]: open_scene(path).values[0] for name, path in outputs.items()}, figure_path)

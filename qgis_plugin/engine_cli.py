@@ -52,8 +52,13 @@ def check_executable(path):
     return path
 
 
+#: Versions of the engine's ``despeckle methods --json`` contract this plugin understands.
+CONTRACT_VERSIONS = (1,)
+
+
 def query_methods(path, timeout=120):
-    """The engine's methods (``despeckle methods --json``) and version; raises on a broken engine."""
+    """The engine's contract (``despeckle methods --json``: methods, domains, compressions...) and
+    version; raises on a broken engine or a contract this plugin does not know."""
     check_executable(path)
     try:
         done = subprocess.run([path, "methods", "--json"], capture_output=True, text=True, timeout=timeout, env=clean_environment())
@@ -62,7 +67,17 @@ def query_methods(path, timeout=120):
         raise QgsProcessingException(f"the despeckle engine at '{path}' does not run: {error}. {INSTALL_HINT}") from None
     if done.returncode != 0:
         raise QgsProcessingException(f"the despeckle engine at '{path}' failed: {done.stderr.strip()[-500:]}. {INSTALL_HINT}")
-    return json.loads(done.stdout), version.stdout.strip()
+    try:
+        contract = json.loads(done.stdout)
+    except ValueError:
+        raise QgsProcessingException(f"the despeckle engine at '{path}' printed no method list. {INSTALL_HINT}") from None
+    found = contract.get("contract_version") if isinstance(contract, dict) else None
+    if found not in CONTRACT_VERSIONS:
+        raise QgsProcessingException(
+            f"the despeckle engine at '{path}' speaks contract version {found}; this plugin understands "
+            f"{', '.join(map(str, CONTRACT_VERSIONS))}. Install matching versions of the plugin and the engine."
+        )
+    return contract, version.stdout.strip()
 
 
 def _pump(stream, queue):

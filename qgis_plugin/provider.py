@@ -30,11 +30,11 @@ def cached_methods(executable):
         cached = json.loads(settings.value(CACHE_KEY, "") or "{}")
     except ValueError:
         cached = {}
-    if cached.get("executable") == executable and cached.get("stamp") == stamp and cached.get("methods"):
-        return cached["methods"]
-    methods, version = query_methods(executable)
-    settings.setValue(CACHE_KEY, json.dumps({"executable": executable, "stamp": stamp, "version": version, "methods": methods}))
-    return methods
+    if cached.get("executable") == executable and cached.get("stamp") == stamp and cached.get("contract"):
+        return cached["contract"]
+    contract, version = query_methods(executable)
+    settings.setValue(CACHE_KEY, json.dumps({"executable": executable, "stamp": stamp, "version": version, "contract": contract}))
+    return contract
 
 
 class DespeckleProvider(QgsProcessingProvider):
@@ -71,12 +71,12 @@ class DespeckleProvider(QgsProcessingProvider):
             self.addAlgorithm(algorithm)
         executable = configured_executable()
         try:
-            methods = cached_methods(executable)
+            contract = cached_methods(executable)
         except QgsProcessingException as error:
             QgsMessageLog.logMessage(str(error), "Despeckle", Qgis.Warning)
             return
-        for method in methods:
+        for method in contract["methods"]:
             try:
-                self.addAlgorithm(MethodAlgorithm(method))
+                self.addAlgorithm(MethodAlgorithm(method, contract))
             except Exception as error:  # one broken method must not hide the others
                 QgsMessageLog.logMessage(f"could not load method {method.get('name')}: {error}", "Despeckle", Qgis.Warning)

@@ -12,7 +12,7 @@ from rasterio.control import GroundControlPoint
 
 import engine
 from engine.exceptions import InputError
-from engine.tiles import INDEX_NAME, mosaic_tiles, tile_scene
+from engine.io import INDEX_NAME, mosaic_tiles, tile_scene
 from tests.conftest import write_geotiff
 
 

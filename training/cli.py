@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from engine.cli._common import add_progress_option, make_reporter, run_handler
+from engine.cli import add_progress_option, make_reporter, run_handler
 from engine.progress import Reporter
 
 

@@ -13,11 +13,8 @@ import numpy as np
 import torch
 from safetensors.torch import save_file
 
-from engine._version import __version__
-from engine.models import SPECS, measure_halo
-from engine.models._halo import probe_size_px
-from engine.models._runtime import INPUT_CONVENTION
-from engine.models._weights import WEIGHTS_DIR, sha256
+from engine import __version__
+from engine.models import INPUT_CONVENTION, SPECS, WEIGHTS_DIR, measure_halo, probe_size_px, sha256
 from training.config import TrainConfig
 
 #: fp16 weights are shipped when they change the output by less than this (relative, max).
@@ -82,6 +79,8 @@ def export_weights(network: Any, config: TrainConfig, summary: dict[str, Any], d
             "trainer": config.trainer,
             "phases": [{"name": p.name, "iterations": p.iterations} for p in config.phases],
             "data": {"kind": config.data.kind, "sources": list(config.data.sources), "looks": list(config.data.looks),
+                     "looks_range": list(config.data.looks_range), "grd_fraction": config.data.grd_fraction,
+                     "looks_jitter": config.data.looks_jitter,
                      "correlated_fraction": config.data.correlated_fraction, "point_target_factor": config.data.point_target_factor, "patch_px": config.data.patch_px, "batch_size": config.data.batch_size,
                      "normalised_by": "the source image's median" if config.data.normalise_by == "image" else "each patch's median"},
             "hardware": _hardware(device),
@@ -92,11 +91,32 @@ def export_weights(network: Any, config: TrainConfig, summary: dict[str, Any], d
             "torch_version": torch.__version__,
             "command": f"despeckle train {config.source}" if config.source else None,
         },
+        "speckle": speckle_trained_for(config),
         "metrics": summary.get("validation", {}),
         "notes": config.notes,
     }
     (folder / f"{spec.name}.json").write_text(json.dumps(card, indent=2) + "\n")
     return weights
+
+
+def speckle_trained_for(config: TrainConfig) -> str:
+    """What speckle the weights were trained for, in words, for the card (looks and correlation)."""
+    data = config.data
+    if data.kind != "synthetic":
+        what = "complex (SLC or beamformed IQ) data, decorrelated" if data.kind == "slc" else f"{data.kind} images"
+        return f"real speckle of {what}, self-supervised; {', '.join(f'{v:g}' for v in data.looks)} look(s) assumed"
+    looks = (f"{data.looks_range[0]:g} to {data.looks_range[1]:g} looks (log-uniform, continuous)" if data.looks_range
+             else f"{', '.join(f'{v:g}' for v in data.looks)} look(s)")
+    kinds = []
+    white = 1.0 - data.grd_fraction - data.correlated_fraction
+    if white > 0:
+        kinds.append(f"{white:.0%} white L-look Gamma")
+    if data.grd_fraction:
+        kinds.append(f"{data.grd_fraction:.0%} GRD-like correlated (random band-limited, multilooked, resampled processors)")
+    if data.correlated_fraction:
+        kinds.append(f"{data.correlated_fraction:.0%} band-limited correlated")
+    told = "; told the looks" + (f" with a {data.looks_jitter:.0%} log-normal error" if data.looks_jitter else "") if SPECS[config.model].looks_conditioned else ""
+    return f"{looks}: {', '.join(kinds)}{told}"
 
 
 def revalidate(config: TrainConfig) -> dict[str, float]:
@@ -107,9 +127,7 @@ def revalidate(config: TrainConfig) -> dict[str, float]:
     it runs a network (at scene edges, say), they are re-measured so that the card stays true.
     The metrics measured at training are kept under ``training.metrics_at_training``.
     """
-    from engine.models import model_method
-    from engine.models._runtime import select_device
-    from engine.models._weights import Weights
+    from engine.models import Weights, model_method, select_device
     from training.evaluate import validate
 
     spec = SPECS[config.model]

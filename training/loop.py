@@ -18,8 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from engine.models import SPECS, Weights, model_method
-from engine.models._runtime import select_device
+from engine.models import SPECS, Weights, model_method, select_device
 from engine.progress import Reporter
 from training.config import TrainConfig
 from training.data import PatchSampler

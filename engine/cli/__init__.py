@@ -1,4 +1,7 @@
-"""The ``despeckle`` command line: thin wrappers over the engine's functions."""
+"""The ``despeckle`` command line: thin wrappers over the engine's functions (parse, call, report).
+
+``add_progress_option``, ``make_reporter``, ``run_handler`` and ``print_json`` are public for
+commands defined outside the engine (``despeckle train`` in ``training``)."""
 
 from __future__ import annotations
 
@@ -7,7 +10,10 @@ import sys
 
 from engine._version import __version__
 from engine.cli import _bench, _demo, _info, _methods, _run, _stats, _tiles, _train
-from engine.cli._common import make_reporter, run_handler
+from engine.cli._common import add_progress_option as add_progress_option
+from engine.cli._common import make_reporter as make_reporter
+from engine.cli._common import print_json as print_json
+from engine.cli._common import run_handler as run_handler
 
 _COMMANDS = (_run, _methods, _info, _stats, _tiles, _demo, _train, _bench)
 

@@ -11,10 +11,9 @@ from engine.cli._common import print_json
 from engine.cli._run import add_complex_input_options, complex_input_options
 from engine.conventions import DOMAINS
 from engine.exceptions import InputError
-from engine.io import describe_scene, is_sentinel1, open_scene
-from engine.io._sentinel1 import swath_polarisations
-from engine.pipeline import valid_values
+from engine.io import describe_scene, is_sentinel1, open_scene, swath_polarisations
 from engine.progress import Reporter
+from engine.scene import valid_values
 from engine.speckle import estimate_looks
 
 _SAMPLE_PX = 1024

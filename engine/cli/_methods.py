@@ -5,12 +5,36 @@ from __future__ import annotations
 import argparse
 import textwrap
 import warnings
+from typing import Any
 
+from engine._options import COMPRESSIONS
+from engine._version import __version__
 from engine.cli._common import print_json
+from engine.conventions import DOMAINS
 from engine.exceptions import MethodFallbackWarning, MethodUnavailableError
+from engine.io import FORMATS
 from engine.methods import IMAGERY, get_method, list_methods
 from engine.pipeline import choose_method
 from engine.progress import Reporter
+
+#: Version of the JSON ``despeckle methods --json`` prints. Programs (the QGIS plugin) build their
+#: dialogs from it and refuse a version they do not know. Bump it when a key changes meaning or
+#: disappears; adding a key or a method does not.
+CONTRACT_VERSION = 1
+
+
+def contract(methods: list[dict[str, Any]], default: str | None) -> dict[str, Any]:
+    """Everything a front end needs to offer the engine's choices without hard-coding them."""
+    return {
+        "contract_version": CONTRACT_VERSION,
+        "engine_version": __version__,
+        "default_method": default,
+        "input_domains": list(DOMAINS),
+        "output_domains": [d for d in DOMAINS if d != "complex"],
+        "compressions": list(COMPRESSIONS),
+        "formats": list(FORMATS),
+        "methods": methods,
+    }
 
 
 def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:  # type: ignore[type-arg]
@@ -18,7 +42,9 @@ def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:
     parser.add_argument("name", nargs="?", help="show one method in detail")
     parser.add_argument("--kind", choices=("filter", "model"), help="only filters or only models")
     parser.add_argument("--imagery", choices=IMAGERY, help="only methods meant for this imagery (models: what they were trained on)")
-    parser.add_argument("--json", action="store_true", help="print JSON (for programs such as the QGIS plugin)")
+    parser.add_argument("--json", action="store_true",
+                        help=f"print JSON (for programs such as the QGIS plugin; contract version {CONTRACT_VERSION}): the methods with their "
+                             "parameters, the domains, compressions and formats")
     parser.set_defaults(handler=handle, progress="none")
 
 
@@ -34,7 +60,7 @@ def handle(args: argparse.Namespace, reporter: Reporter) -> int:
     for d in described:
         d["default"] = d["name"] == default  # what `despeckle run` uses without --method
     if args.json:
-        print_json(described if not args.name else described[0])
+        print_json(contract(described, default))
         return 0
     for d in described:
         status = "" if d["available"] else f"  [not available: {d['unavailable_reason']}]"

@@ -5,19 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
-from pathlib import Path
 
-from engine._options import get_option
 from engine.cli._common import add_progress_option
 from engine.conventions import DOMAINS
 from engine.exceptions import MethodFallbackWarning, MethodUnavailableError, ParameterError
-from engine.io import is_sentinel1, open_scene, sentinel1_bursts, with_product_gcps, write_scene
-from engine.io._write import FORMATS
+from engine.io import FORMATS
 from engine.methods import Method
-from engine.pipeline import choose_method, despeckle
+from engine.pipeline import choose_method
 from engine.progress import JsonReporter, Reporter
-from engine.scheduling import SCHEDULER_HELP, open_runner
-from engine.slc import decorrelate, despeckle_bursts, multilook
+from engine.run import despeckle_file
+from engine.scheduling import SCHEDULER_HELP
 
 
 def peek_method(argv: list[str]) -> Method | None:
@@ -104,73 +101,21 @@ def complex_input_options(args: argparse.Namespace) -> dict[str, object]:
     }
 
 
-def prepare_slc(scene: object, args: argparse.Namespace) -> object:
-    """Decorrelation and multilooking asked for on the command line (complex input)."""
-    if not args.multilook:
-        return scene
-    try:
-        azimuth, range_ = (int(v) for v in args.multilook.lower().split("x"))
-    except ValueError:
-        raise ParameterError(f"--multilook must be AZxRG, e.g. 1x4, got {args.multilook!r}") from None
-    if args.decorrelate:
-        scene = decorrelate(scene)
-    return multilook(scene, azimuth, range_)
-
-
 def handle(args: argparse.Namespace, reporter: Reporter) -> int:
     method = choose_method(args.method)
     parameters = {k: v for k, v in ((p.name, getattr(args, f"param_{p.name}", None)) for p in method.parameters) if v is not None}
-    options = complex_input_options(args)
-    # Large-reach models prefer large chunks (the halo is recomputed around every chunk).
-    chunk_px = args.chunk_size or method.preferred_chunk_px or get_option("chunk_size_px")
-    path = Path(args.input)
-    if is_sentinel1(path) and args.burst is None:
-        # TOPS: every burst on its own (its own spectrum for decorrelation), then debursted.
-        bursts = sentinel1_bursts(path, swath=args.swath, polarisation=args.polarisation, bursts=None, chunk_px=chunk_px)
-        result = with_product_gcps(path, despeckle_bursts(
-            [prepare_slc(b, args) for b in bursts], method.name, output_domain=args.output_domain,
-            decorrelate=False if args.multilook else args.decorrelate, **parameters,
-        ))
-        scene = bursts[0]
-    else:
-        scene = open_scene(
-            args.input, chunk_px=chunk_px, domain=args.domain, looks=getattr(args, "looks", None),
-            bands=args.band, variable=args.variable, nodata=args.nodata, **options,
-        )
-        if not args.method and not parameters:
-            method = choose_method(None, scene)  # "auto" also looks at the scene (8-bit display images)
-        result = despeckle(
-            prepare_slc(scene, args), method.name, output_domain=args.output_domain,
-            decorrelate=False if args.multilook else args.decorrelate, **parameters,
-        )
-    source = Path(args.input).resolve()
-    manifest = {
-        "input": str(source),
-        "input_size": source.stat().st_size if source.is_file() else None,
-        "input_mtime": source.stat().st_mtime,
-        "method": method.name,
-        "parameters": result.attrs["despeckle_parameters"],
-        "domain": scene.attrs["domain"],
-        "output_domain": result.attrs["domain"],
-        "bands": args.band,
-        "slc": [args.decorrelate, args.multilook, args.swath, args.polarisation, args.burst],
-    }
-    with open_runner(args.scheduler, num_workers=args.workers) as runner:
-        written = write_scene(
-            result,
-            args.output,
-            format=args.format,
-            overwrite=args.overwrite,
-            compress=args.compress,
-            runner=runner,
-            reporter=reporter,
-            resume=args.resume,
-            run_manifest=manifest,
-            phase=method.name,
-        )
-    summary = {**written.as_dict(), "method": method.name, "parameters": result.attrs["despeckle_parameters"], "scheduler": runner.description}
-    reporter.result(**summary)
+    # --looks is the method's parameter when it takes looks, else an input option: the scene's looks either way.
+    looks = parameters.pop("looks", None) if "looks" in parameters else getattr(args, "looks", None)
+    result = despeckle_file(
+        args.input, args.output, args.method, domain=args.domain, looks=looks, bands=args.band, variable=args.variable, nodata=args.nodata,
+        chunk_px=args.chunk_size, **complex_input_options(args), multilook=args.multilook, decorrelate=args.decorrelate,
+        output_domain=args.output_domain, format=args.format, compress=args.compress, overwrite=args.overwrite,
+        resume=args.resume, scheduler=args.scheduler, workers=args.workers, reporter=reporter,
+        **parameters,
+    )
+    written = result.written
+    reporter.result(**result.as_dict())
     if not isinstance(reporter, JsonReporter):
         shape = "x".join(map(str, written.shape))
-        print(f"wrote {written.path} ({written.format}, {shape}) with {method.name} in {written.elapsed_s:.1f} s", file=sys.stderr)
+        print(f"wrote {written.path} ({written.format}, {shape}) with {result.method} in {written.elapsed_s:.1f} s", file=sys.stderr)
     return 0

@@ -12,8 +12,8 @@ from engine.cli._info import looks_estimate
 from engine.conventions import DOMAINS
 from engine.exceptions import InputError
 from engine.io import open_scene
-from engine.pipeline import valid_values
 from engine.progress import JsonReporter, Reporter
+from engine.scene import valid_values
 
 
 def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:  # type: ignore[type-arg]

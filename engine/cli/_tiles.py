@@ -6,8 +6,8 @@ import argparse
 import sys
 
 from engine.cli._common import add_progress_option
+from engine.io import mosaic_tiles, tile_scene
 from engine.progress import Reporter
-from engine.tiles import mosaic_tiles, tile_scene
 
 
 def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:  # type: ignore[type-arg]

@@ -7,9 +7,8 @@ import math
 import numba
 import numpy as np
 
-from engine.filters._common import window_radius, window_size
 from engine.filters._moments import box_sums, mean_and_variance
-from engine.methods import Method, Parameter, register_method
+from engine.methods import Method, Parameter, register_method, window_radius, window_size
 
 
 @numba.njit(nogil=True, cache=True)

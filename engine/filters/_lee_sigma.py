@@ -23,15 +23,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 import numba
 import numpy as np
 
-from engine.filters._common import LOOKS, window_size
 from engine.filters._moments import box_sums, mean_and_variance
-from engine.methods import Method, Parameter, register_method
+from engine.methods import LOOKS, Method, Parameter, register_method, window_size
 from engine.scene_statistics import intensity_quantile
 
 
@@ -152,12 +151,6 @@ def _halo(params: Mapping[str, Any]) -> int:
     return max(int(params["window_size_px"]) // 2, 2 * (int(params["target_window_size_px"]) // 2))
 
 
-def _scene_statistics(intensity: Any, params: Mapping[str, Any]) -> dict[str, Any]:
-    if params.get("z98") is not None:
-        return {}
-    return {"z98": intensity_quantile(intensity, 0.98)}
-
-
 register_method(
     Method(
         name="lee-sigma",
@@ -192,6 +185,8 @@ register_method(
                 None,
                 "98th intensity percentile used for point targets (default: computed over the scene)",
                 minimum=0.0,
+                statistic=partial(intensity_quantile, q=0.98),
+                advanced=True,
             ),
         ),
         description=(
@@ -204,6 +199,5 @@ register_method(
             "J.-S. Lee, J.-H. Wen, T. L. Ainsworth, K.-S. Chen, A. J. Chen, 'Improved sigma "
             "filter for speckle filtering of SAR imagery', IEEE TGRS 47(1), 2009.",
         ),
-        scene_statistics=_scene_statistics,
     )
 )

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from engine.filters._common import window_radius, window_size
-from engine.methods import Method, register_method
+from engine.methods import Method, register_method, window_radius, window_size
 
 
 @numba.njit(nogil=True, cache=True)

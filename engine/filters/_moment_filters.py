@@ -18,9 +18,8 @@ from functools import partial
 import numba
 import numpy as np
 
-from engine.filters._common import LOOKS, window_radius, window_size
 from engine.filters._moments import mean_and_variance, new_ring, window_sums_row
-from engine.methods import Method, Parameter, register_method
+from engine.methods import LOOKS, Method, Parameter, register_method, window_radius, window_size
 
 _BOXCAR, _LEE, _KUAN, _GAMMA_MAP, _ENHANCED_LEE = range(5)
 

@@ -15,9 +15,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from engine.filters._common import LOOKS, window_radius, window_size
 from engine.filters._moments import box_sums, mean_and_variance
-from engine.methods import Method, register_method
+from engine.methods import LOOKS, Method, register_method, window_radius, window_size
 
 # Directional half-windows: which side of which line through the centre (dy, dx offsets).
 _LEFT, _RIGHT, _TOP, _BOTTOM, _TOP_LEFT, _BOTTOM_RIGHT, _TOP_RIGHT, _BOTTOM_LEFT, _FULL = range(9)

@@ -1,21 +1,33 @@
-"""Reading and writing scenes: one path for data in, one for data out."""
+"""Reading and writing scenes: one path for data in (``open_scene``, one reader per format), one
+for data out (``write_scene``: GeoTIFF, COG, Zarr), and tile sets (``tile_scene`` /
+``mosaic_tiles``) on the same GeoTIFF writer."""
 
 from engine.io._open import describe_scene as describe_scene
 from engine.io._open import open_scene as open_scene
 from engine.io._sentinel1 import deburst as deburst
 from engine.io._sentinel1 import is_sentinel1 as is_sentinel1
 from engine.io._sentinel1 import sentinel1_bursts as sentinel1_bursts
+from engine.io._sentinel1 import swath_polarisations as swath_polarisations
 from engine.io._sentinel1 import with_product_gcps as with_product_gcps
+from engine.io._tiles import INDEX_NAME as INDEX_NAME
+from engine.io._tiles import mosaic_tiles as mosaic_tiles
+from engine.io._tiles import tile_scene as tile_scene
+from engine.io._write import FORMATS as FORMATS
 from engine.io._write import WriteResult as WriteResult
 from engine.io._write import write_scene as write_scene
 
 __all__ = [
+    "FORMATS",
+    "INDEX_NAME",
     "WriteResult",
     "deburst",
     "describe_scene",
     "is_sentinel1",
+    "mosaic_tiles",
     "open_scene",
     "sentinel1_bursts",
+    "swath_polarisations",
+    "tile_scene",
     "with_product_gcps",
     "write_scene",
 ]

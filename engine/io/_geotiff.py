@@ -20,7 +20,7 @@ from engine._gdal import bound_gdal_cache
 from engine.exceptions import InputError, UnsupportedDtypeError
 from engine.io._atomic import CANCELLED
 from engine.io._blocks import BlockStats
-from engine.io._georef import Georeference
+from engine.scene import Georeference
 from engine.scheduling import named_lock
 from engine.sources import SceneSource, scene_from_source
 
@@ -113,12 +113,14 @@ def create_geotiff(
     georeference: Georeference,
     nodata: float | None,
     tags: Mapping[str, str],
-    band_names: tuple[str, ...],
-    units: str | None,
+    band_names: tuple[str | None, ...],
+    units: str | tuple[str | None, ...] | None,
     tile_px: int,
     compress: str,
 ) -> None:
-    """Create an empty tiled GeoTIFF with all metadata; blocks are written into it afterwards."""
+    """Create an empty tiled GeoTIFF with all metadata (``units``: one for every band, or one
+    per band); blocks are written into it afterwards. The one GeoTIFF profile of the engine:
+    scenes, tile sets and COG sources are all created here."""
     bound_gdal_cache()
     count, height, width = shape
     profile: dict[str, Any] = {
@@ -150,7 +152,7 @@ def create_geotiff(
                 if name:
                     dst.set_band_description(band, name)
             if units:
-                dst.units = (units,) * count
+                dst.units = (units,) * count if isinstance(units, str) else tuple(u or "" for u in units[:count])
 
 
 def write_geotiff_block(

@@ -12,11 +12,11 @@ import xarray as xr
 from engine._options import get_option
 from engine.exceptions import InputError, MissingGeoreferenceWarning, UnsupportedDtypeError
 from engine.io._complex import open_hdf5, open_raw
-from engine.io._georef import domain_from_metadata, georeference_of, looks_from_metadata
 from engine.io._geotiff import open_raster
+from engine.io._metadata import domain_from_metadata, looks_from_metadata
 from engine.io._sentinel1 import deburst, is_sentinel1, sentinel1_bursts, with_product_gcps
 from engine.io._zarr import open_zarr_scene
-from engine.pipeline import as_scene
+from engine.scene import as_scene, georeference_of
 from engine.sources import SceneSource, scene_from_source
 
 #: Formats that normally carry georeferencing: a scene without it gets a warning.

@@ -18,6 +18,7 @@ import xarray as xr
 from rasterio.control import GroundControlPoint
 
 from engine.exceptions import InputError
+from engine.scene import BURST_COORD
 
 #: Lines dropped at each end of each burst when debursting (xarray-sentinel's default).
 BURST_OVERLAP_CROP = 90
@@ -162,15 +163,19 @@ def sentinel1_bursts(
 
 
 def deburst(bursts: list[xr.DataArray], crop: int = BURST_OVERLAP_CROP) -> xr.DataArray:
-    """One image from processed bursts: each burst's first and last ``crop`` lines (the overlap
-    with its neighbours) are dropped and the rest stacked in azimuth order."""
+    """One image from bursts: each burst's first and last ``crop`` lines (the overlap with its
+    neighbours) are dropped and the rest stacked in azimuth order. A ``burst`` coordinate along
+    ``y`` says which burst each line comes from, so that processing that must not cross bursts
+    (decorrelation, multilooking, despeckling) still sees them, after slicing too
+    (:func:`engine.scene.burst_pieces`)."""
     if len(bursts) == 1:
         return bursts[0]
     pieces = []
     for i, burst in enumerate(bursts):
         start = crop if i > 0 else 0
         stop = burst.sizes["y"] - crop if i < len(bursts) - 1 else burst.sizes["y"]
-        pieces.append(burst.isel(y=slice(start, stop)).drop_vars("spatial_ref", errors="ignore"))
+        piece = burst.isel(y=slice(start, stop)).drop_vars("spatial_ref", errors="ignore")
+        pieces.append(piece.assign_coords({BURST_COORD: ("y", np.full(piece.sizes["y"], burst.attrs.get("burst", i), dtype=np.int16))}))
     mosaic = xr.concat(pieces, dim="y", coords="minimal", compat="override", combine_attrs="override")
     mosaic.attrs.pop("burst", None)
     return mosaic

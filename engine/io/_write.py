@@ -21,8 +21,9 @@ from engine.exceptions import InputError, OutputError, ParameterError
 from engine.io import _geotiff, _zarr
 from engine.io._atomic import CANCELLED, check_output_path, commit, remove, resumable_sibling, temporary_sibling
 from engine.io._blocks import BlockStats, require_valid_pixels, write_blocks
-from engine.io._georef import georeference_of, lazy_statistics, output_tags
+from engine.io._metadata import output_tags
 from engine.progress import Reporter
+from engine.scene import georeference_of, nodata_of, statistics_of
 from engine.scheduling import LocalRunner, Runner
 
 FORMATS = ("gtiff", "cog", "zarr")
@@ -78,8 +79,10 @@ def _aligned(data: da.Array, tile_px: int) -> da.Array:
 
 
 def _output_nodata(scene: xr.DataArray) -> float:
-    value = scene.encoding.get("_FillValue", scene.attrs.get("_FillValue"))
-    return float(value) if value is not None else float("nan")
+    """The nodata value the output declares: the scene's (:func:`engine.scene.nodata_of`, the
+    value the pipeline masks), else NaN."""
+    value = nodata_of(scene)
+    return value if value is not None else float("nan")
 
 
 def write_scene(
@@ -150,7 +153,7 @@ def write_scene(
     tile = int(tile_px or get_option("geotiff_tile_px"))
     if not isinstance(scene.data, da.Array):
         scene = scene.chunk({dim: get_option("chunk_size_px") for dim in scene.dims[-2:]})
-    lazy_stats = lazy_statistics(scene)
+    lazy_stats = statistics_of(scene)
     lock_name = f"despeckle-write-{uuid.uuid4().hex}"
     try:
         if fmt == "zarr":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +36,15 @@ class Parameter:
         The value must be an odd integer (window sizes).
     from_attr
         Attribute of the input scene giving the default (``"looks"``).
+    advanced
+        A setting most users leave alone (device, batch size, scene statistics): front ends
+        (the QGIS dialog) show it under *Advanced*.
+    statistic
+        ``statistic(values) -> 0-d dask array``: when the parameter is neither given nor taken
+        from the scene's attributes, the engine computes it over the whole scene in a first pass
+        (``values``: the scene in the method's domain, a dask array, NaN where invalid) and
+        passes it to every chunk, so that the result does not depend on the chunking (Lee
+        sigma's ``z98``, a network's ``scene_median``, a model's estimated ``looks``).
     snap, otb
         Name of the same parameter in SNAP's Speckle-Filter operator and in OTB's
         ``otbcli_Despeckle``, for users coming from those tools.
@@ -50,6 +59,8 @@ class Parameter:
     choices: tuple[Any, ...] | None = None
     odd: bool = False
     from_attr: str | None = None
+    advanced: bool = False
+    statistic: Callable[[Any], Any] | None = None
     snap: str | None = None
     otb: str | None = None
 
@@ -113,6 +124,8 @@ class Parameter:
             "maximum": self.maximum,
             "choices": list(self.choices) if self.choices is not None else None,
             "odd": self.odd,
+            "computed_over_the_scene": self.statistic is not None,
+            "advanced": self.advanced,
             "snap": self.snap,
             "otb": self.otb,
         }

@@ -24,10 +24,6 @@ from engine.methods._parameters import Parameter, resolve_parameters
 #: outside the scene). The kernel returns an array of the same shape; only the inner part is kept.
 Kernel = Callable[..., np.ndarray]
 
-#: ``scene_statistics(intensity, parameters) -> {name: 0-d dask array}``: statistics that a kernel
-#: needs from the whole scene (computed lazily, once, independently of the chunking).
-SceneStatistics = Callable[[Any, Mapping[str, Any]], dict[str, Any]]
-
 #: Kinds of coherent imagery a method can be meant for.
 IMAGERY = ("sar", "ultrasound")
 
@@ -61,8 +57,6 @@ class Method:
         One paragraph: what it does, how it differs from SNAP/OTB where it matters.
     references
         Publications.
-    scene_statistics
-        Optional; see :data:`SceneStatistics`.
     preferred_chunk_px
         Chunk size that suits the method (large halos want larger chunks): the command line
         uses it unless ``--chunk-size`` is given; the Python API keeps the scene's chunks.
@@ -72,8 +66,8 @@ class Method:
         Returns None when the method can run here, otherwise the reason it cannot.
     alignment_px
         Blocks (with their halos) must start at multiples of this in scene coordinates: the
-        total stride of a network that downsamples, so every tile sees the same pixel grid.
-    wants_halo
+        total stride of a network that downsamples, so every chunk sees the same pixel grid.
+    edge_aware
         The kernel receives ``halo=`` (the pixels of context around its block's core) and
         ``outside_px=`` (how many of them lie outside the scene, per side: top, bottom, left,
         right), so that it can treat the scene's edge differently from nodata.
@@ -94,12 +88,11 @@ class Method:
     parameters: tuple[Parameter, ...] = ()
     description: str = ""
     references: tuple[str, ...] = ()
-    scene_statistics: SceneStatistics | None = None
     preferred_chunk_px: int | None = None
     needs_gpu: bool = False
     availability: Callable[[], str | None] = field(default=_always_available)
     alignment_px: int = 1
-    wants_halo: bool = False
+    edge_aware: bool = False
     wants_decorrelated: bool = False
     imagery: tuple[str, ...] = IMAGERY
 
@@ -114,6 +107,11 @@ class Method:
     def resolve(self, given: Mapping[str, Any], attrs: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Validate ``given`` parameters and complete them with defaults."""
         return resolve_parameters(self.name, self.parameters, given, attrs or {})
+
+    def scene_statistics(self, values: Any, resolved: Mapping[str, Any]) -> dict[str, Any]:
+        """The parameters left unset that the engine computes over the whole scene (lazily):
+        ``{name: 0-d dask array}``, each declared by its :class:`Parameter`'s ``statistic``."""
+        return {p.name: p.statistic(values) for p in self.parameters if p.statistic is not None and resolved.get(p.name) is None}
 
     def halo_px(self, resolved: Mapping[str, Any]) -> int:
         return int(self.halo(resolved))
@@ -139,7 +137,7 @@ class Method:
             "needs_gpu": self.needs_gpu,
             "imagery": list(self.imagery),
             "alignment_px": self.alignment_px,
-            "scene_statistics": self.scene_statistics is not None,
+            "scene_statistics": [p.name for p in self.parameters if p.statistic is not None],
             "available": self.unavailable_reason is None,
             "unavailable_reason": self.unavailable_reason,
             "description": self.description,
@@ -166,12 +164,6 @@ def register_method(method: Method) -> Method:
     return method
 
 
-def _load_builtin_methods() -> None:
-    # Explicit imports (not a scan of file names): each module registers its methods.
-    import engine.filters  # noqa: F401
-    import engine.models  # noqa: F401
-
-
 def get_method(name: str) -> Method:
     """Return the registered method called ``name``.
 
@@ -180,7 +172,6 @@ def get_method(name: str) -> Method:
     ParameterError
         If no method has that name; the message lists the valid names and close matches.
     """
-    _load_builtin_methods()
     key = normalise_name(name)
     if key in _METHODS:
         return _METHODS[key]
@@ -194,7 +185,6 @@ def get_method(name: str) -> Method:
 def list_methods(pattern: str | None = None, *, kind: str | None = None, imagery: str | None = None) -> list[str]:
     """Names of the registered methods, optionally filtered by a glob pattern, kind and the
     imagery they are meant for."""
-    _load_builtin_methods()
     names = sorted(_METHODS)
     if pattern is not None:
         names = [n for n in names if fnmatch.fnmatch(n, pattern.lower())]

@@ -38,7 +38,7 @@ _MODELS_LOCK = threading.Lock()
 _DEVICE_LOCKS: dict[str, threading.Lock] = {}
 
 #: Windows per forward pass when the caller leaves it to the engine.
-_DEFAULT_BATCH = {"cpu": 1, "cuda": 4, "mps": 2}
+DEFAULT_BATCH = {"cpu": 1, "cuda": 4, "mps": 2}
 #: Memory one forward pass may take when the engine lays out the windows: a share of the
 #: free GPU memory, and on the CPU (or MPS, whose memory is the system's) a share of the
 #: available RAM up to a cap, so that a scene's memory stays bounded whatever the model.
@@ -155,7 +155,7 @@ class ModelKernel:
         out = np.full(block.shape, np.nan, dtype=np.float32)
         if height <= 2 * halo or width <= 2 * halo:
             return out
-        batch = batch_size or _DEFAULT_BATCH[target.type]
+        batch = batch_size or DEFAULT_BATCH[target.type]
         bytes_per_px = self.spec.activation_bytes_per_px // (2 if dtype is not None else 1)
         rows, cols = plan_windows(
             block.shape, halo, stride, outside=outside_px or (0, 0, 0, 0), bytes_per_px=bytes_per_px, batch=batch,

@@ -7,10 +7,10 @@ import importlib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-from engine.filters._common import LOOKS
-from engine.methods import Method, Parameter, register_method
+from engine.methods import LOOKS, Method, Parameter, register_method
 from engine.models._torch import INSTALL_HINT, torch_available
 from engine.models._weights import Weights, load_card, weights_path
 from engine.scene_statistics import intensity_quantile, scene_looks
@@ -54,30 +54,32 @@ class ModelSpec:
         return getattr(importlib.import_module(module), cls)(config_type(**values))
 
 
-DEVICE = Parameter("device", str, "auto", "where to run: auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
+DEVICE = Parameter("device", str, "auto", "where to run: auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps", advanced=True)
 PRECISION = Parameter(
     "precision", str, "auto", "arithmetic: auto (bf16 on GPUs that have it, else fp32), fp32, bf16 or fp16 (GPU)",
-    choices=("auto", "fp32", "bf16", "fp16"),
+    choices=("auto", "fp32", "bf16", "fp16"), advanced=True,
 )
-BATCH_SIZE = Parameter("batch_size", int, 0, "windows per forward pass; 0 chooses by device", minimum=0, maximum=1024)
+BATCH_SIZE = Parameter("batch_size", int, 0, "windows per forward pass; 0 chooses by device", minimum=0, maximum=1024, advanced=True)
 SUBTILE_PX = Parameter(
     "subtile_px", int, 0,
     "size in pixels of the pieces a chunk is cut into, each run with its halo; 0 chooses them for the device's free memory",
-    minimum=0, maximum=8192,
+    minimum=0, maximum=8192, advanced=True,
 )
 POINT_TARGETS = Parameter(
     "point_targets", bool, True,
     "keep strong scatterers as measured: pixels that speckle around the estimate cannot explain (false-alarm rate 1e-4) pass through unchanged",
+    advanced=True,
 )
 #: Looks for networks conditioned on them: stated by the scene or the caller, else estimated.
 ESTIMATED_LOOKS = Parameter(
     "looks", float, None,
     "equivalent number of looks (ENL) of the input; default: the scene's metadata, else estimated from the scene (median ENL of 9x9 windows)",
-    minimum=0.1, maximum=10000.0, from_attr="looks", snap="enl / numLooksStr", otb="nblooks",
+    minimum=0.1, maximum=10000.0, from_attr="looks", snap="enl / numLooksStr", otb="nblooks", statistic=scene_looks,
 )
 SCENE_MEDIAN = Parameter(
     "scene_median", float, None,
     "median intensity used to normalise the input (default: computed over the scene)", minimum=0.0,
+    statistic=partial(intensity_quantile, q=0.5), advanced=True,
 )
 
 
@@ -88,15 +90,6 @@ def round_up(value: int, multiple: int) -> int:
 def declared_halo(spec: ModelSpec, card: Mapping[str, Any] | None) -> int:
     halo = int(card["halo_px"]) if card and "halo_px" in card else spec.halo_px
     return round_up(halo, spec.stride_px)
-
-
-def _scene_statistics(intensity: Any, params: Mapping[str, Any]) -> dict[str, Any]:
-    statistics: dict[str, Any] = {}
-    if params.get("scene_median") is None:
-        statistics["scene_median"] = intensity_quantile(intensity, 0.5)
-    if "looks" in params and params["looks"] is None:
-        statistics["looks"] = scene_looks(intensity)
-    return statistics
 
 
 def model_method(spec: ModelSpec, weights: Weights | None = None, *, card: Mapping[str, Any] | None = None) -> Method:
@@ -131,12 +124,11 @@ def model_method(spec: ModelSpec, weights: Weights | None = None, *, card: Mappi
         parameters=tuple(parameters),
         description=spec.description,
         references=spec.references,
-        scene_statistics=_scene_statistics,
         preferred_chunk_px=spec.preferred_chunk_px,
         needs_gpu=spec.needs_gpu,
         availability=availability,
         alignment_px=spec.stride_px,
-        wants_halo=True,
+        edge_aware=True,
         wants_decorrelated=spec.decorrelated_input,
         imagery=spec.imagery,
     )

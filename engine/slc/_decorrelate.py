@@ -34,11 +34,11 @@ import numpy as np
 import xarray as xr
 
 from engine.exceptions import InputError, ParameterError
-from engine.pipeline import nodata_of
+from engine.overlap import apply_overlapped
+from engine.scene import burst_pieces, join_pieces, nodata_of
 from engine.scene_statistics import intensity_quantile
 from engine.slc._drift import MAX_DRIFT, deramp, estimate_drift, lag_products
 from engine.slc._spectrum import SEGMENT_PX, AxisResponse, fit_response, normalised_field, periodograms, whitening_kernel
-from engine.tiling import apply_overlapped
 
 POINT_TARGET_FACTOR = 50.0
 TAPS = 63
@@ -264,11 +264,22 @@ def decorrelate(
     band of a (band, y, x) scene (polarisations) is decorrelated on its own spectrum.
     ``local_gain_px`` is the window whose mean intensity the output keeps (0: the scene-wide gain
     only). ``azimuth_drift`` (cycles per line per line) replaces the estimated drift; 0 turns
-    deramping off.
+    deramping off. A debursted TOPS image is decorrelated burst by burst (each burst has its own
+    Doppler history and spectrum).
     """
     if local_gain_px < 0 or local_gain_px in (1, 2):
         # A window of one pixel would give every pixel its input intensity back: no whitening.
         raise ParameterError(f"local_gain_px must be 0 (scene-wide gain only) or at least 3, got {local_gain_px}")
+    pieces = burst_pieces(scene)
+    if len(pieces) > 1 and model is None:
+        whitened = [
+            decorrelate(piece, taps=taps, point_target_factor=point_target_factor, azimuth_band=azimuth_band,
+                        range_band=range_band, local_gain_px=local_gain_px, azimuth_drift=azimuth_drift)
+            for piece in pieces
+        ]
+        out = join_pieces(whitened)
+        out.attrs["decorrelation"] = json.dumps([json.loads(b.attrs["decorrelation"]) for b in whitened])
+        return out
     if scene.ndim == 3 and model is None:
         bands = [
             decorrelate(scene.isel({scene.dims[0]: i}), taps=taps, point_target_factor=point_target_factor,

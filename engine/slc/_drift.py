@@ -17,8 +17,8 @@ segments of a grid anchored at the scene origin, so the estimate does not depend
 The drift of Sentinel-1 IW is about 0.006 cycles/line^2 (1.5 kHz/s at 2.06 ms per line); the
 search is limited to |k| <= 0.05, a full sweep of the spectrum every 20 lines, beyond any system.
 The drift's small variation with range is not modelled. One rate describes one burst: a
-debursted TOPS mosaic drifts in a sawtooth, so its bursts are decorrelated one by one (as
-``engine.slc.despeckle_bursts`` and ``despeckle run`` on a SAFE product do).
+debursted TOPS mosaic drifts in a sawtooth, so its bursts are decorrelated one by one (``decorrelate``
+splits a mosaic at its ``burst`` coordinate).
 """
 
 from __future__ import annotations

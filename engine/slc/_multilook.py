@@ -10,8 +10,7 @@ from rasterio.control import GroundControlPoint
 
 from engine.domain import convert
 from engine.exceptions import ParameterError
-from engine.io._georef import georeference_of
-from engine.pipeline import nodata_of
+from engine.scene import LOOKS_SOURCE, burst_pieces, georeference_of, join_pieces, nodata_of
 
 
 def multilook(scene: xr.DataArray, azimuth_looks: int, range_looks: int) -> xr.DataArray:
@@ -23,6 +22,9 @@ def multilook(scene: xr.DataArray, azimuth_looks: int, range_looks: int) -> xr.D
     """
     if azimuth_looks < 1 or range_looks < 1:
         raise ParameterError(f"looks must be >= 1, got {azimuth_looks}x{range_looks}")
+    pieces = burst_pieces(scene)
+    if len(pieces) > 1:  # TOPS: boxes never straddle two bursts
+        return join_pieces([multilook(piece, azimuth_looks, range_looks) for piece in pieces])
     y_dim, x_dim = scene.dims[-2:]
     nodata = nodata_of(scene)
     domain = scene.attrs.get("domain", "complex" if np.iscomplexobj(scene.data) else "intensity")
@@ -33,7 +35,8 @@ def multilook(scene: xr.DataArray, azimuth_looks: int, range_looks: int) -> xr.D
         output_dtypes=[np.float32],
     )
     out = intensity.coarsen({y_dim: azimuth_looks, x_dim: range_looks}, boundary="trim").mean()
-    out.attrs = {k: v for k, v in scene.attrs.items() if k not in ("_FillValue",)}
+    # The looks are now stated: the nominal number of pixels averaged times the input's.
+    out.attrs = {k: v for k, v in scene.attrs.items() if k not in ("_FillValue", LOOKS_SOURCE)}
     out.attrs.update(domain="intensity", looks=float(scene.attrs.get("looks", 1.0)) * azimuth_looks * range_looks)
     georef = georeference_of(scene)
     if georef.gcps:

@@ -17,10 +17,21 @@ from qgis.PyQt.QtCore import QCoreApplication
 
 from ..engine_cli import run_engine
 
-INPUT_DOMAINS = ["as the file says (else intensity)", "intensity", "amplitude", "db", "complex"]
-OUTPUT_DOMAINS = ["same as the input (intensity for complex input)", "intensity", "amplitude", "db"]
-COMPRESSIONS = ["deflate", "zstd", "lzw", "none"]
 DECORRELATION = ["when the method needs it", "yes", "no"]
+#: Parameters shown under Advanced when an engine's contract does not flag them (contract 1 does).
+AS_THE_FILE_SAYS = "as the file says (else intensity)"
+SAME_AS_INPUT = "same as the input (intensity for complex input)"
+
+
+def input_domains(contract):
+    """The dialog's input-domain choices from the engine's contract: "as the file says" first,
+    complex last, so that the indices saved in models and batch files stay the same."""
+    domains = list(contract["input_domains"])
+    return [AS_THE_FILE_SAYS, *[d for d in domains if d != "complex"], *[d for d in domains if d == "complex"]]
+
+
+def output_domains(contract):
+    return [SAME_AS_INPUT, *contract["output_domains"]]
 
 
 def raster_path(layer):
@@ -42,12 +53,18 @@ class MethodAlgorithm(QgsProcessingAlgorithm):
     DECORRELATE = "DECORRELATE"
     OUTPUT = "OUTPUT"
 
-    def __init__(self, method):
+    def __init__(self, method, contract):
+        """``method``: one entry of the engine's ``despeckle methods --json`` contract; the dialog
+        (parameters, choices, advanced flags, domains, compressions) is built from them."""
         super().__init__()
         self.method = method
+        self.contract = contract
+        self.input_domains = input_domains(contract)
+        self.output_domains = output_domains(contract)
+        self.compressions = list(contract["compressions"])
 
     def createInstance(self):  # noqa: N802 - QGIS API
-        return MethodAlgorithm(self.method)
+        return MethodAlgorithm(self.method, self.contract)
 
     def name(self):
         return self.method["name"].replace("-", "_")
@@ -99,16 +116,16 @@ class MethodAlgorithm(QgsProcessingAlgorithm):
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Input raster (GeoTIFF, COG, PNG, complex SLC...)")))
         self.addParameter(QgsProcessingParameterBand(self.BAND, self.tr("Band (default: all bands)"), parentLayerParameterName=self.INPUT, optional=True))
-        self.addParameter(QgsProcessingParameterEnum(self.INPUT_DOMAIN, self.tr("The input holds"), options=INPUT_DOMAINS, defaultValue=0))
+        self.addParameter(QgsProcessingParameterEnum(self.INPUT_DOMAIN, self.tr("The input holds"), options=self.input_domains, defaultValue=0))
         for p in self.method["parameters"]:
             parameter = self._parameter(p)
-            if p["name"] in ("device", "precision", "batch_size", "subtile_px", "scene_median", "z98"):
+            if p.get("advanced"):
                 parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
             self.addParameter(parameter)
         advanced = [
-            QgsProcessingParameterEnum(self.OUTPUT_DOMAIN, self.tr("Output domain"), options=OUTPUT_DOMAINS, defaultValue=0),
-            QgsProcessingParameterNumber(self.CHUNK_SIZE, self.tr("Tile size (pixels per side of each processed block)"), type=QgsProcessingParameterNumber.Integer, defaultValue=1024, minValue=64, maxValue=16384),
-            QgsProcessingParameterEnum(self.COMPRESS, self.tr("GeoTIFF compression"), options=COMPRESSIONS, defaultValue=0),
+            QgsProcessingParameterEnum(self.OUTPUT_DOMAIN, self.tr("Output domain"), options=self.output_domains, defaultValue=0),
+            QgsProcessingParameterNumber(self.CHUNK_SIZE, self.tr("Chunk size (pixels per side of each block processed at once)"), type=QgsProcessingParameterNumber.Integer, defaultValue=1024, minValue=64, maxValue=16384),
+            QgsProcessingParameterEnum(self.COMPRESS, self.tr("GeoTIFF compression"), options=self.compressions, defaultValue=0),
             QgsProcessingParameterEnum(self.DECORRELATE, self.tr("Decorrelate complex (SLC) speckle first"), options=DECORRELATION, defaultValue=0),
         ]
         for parameter in advanced:
@@ -133,15 +150,15 @@ class MethodAlgorithm(QgsProcessingAlgorithm):
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         args = ["run", source, output, "--method", self.method["name"], "--overwrite",
                 "--chunk-size", self.parameterAsInt(parameters, self.CHUNK_SIZE, context),
-                "--compress", COMPRESSIONS[self.parameterAsEnum(parameters, self.COMPRESS, context)]]
+                "--compress", self.compressions[self.parameterAsEnum(parameters, self.COMPRESS, context)]]
         if parameters.get(self.BAND) not in (None, 0, "", -1):
             args += ["--band", self.parameterAsInt(parameters, self.BAND, context)]
         domain = self.parameterAsEnum(parameters, self.INPUT_DOMAIN, context)
         if domain:
-            args += ["--domain", INPUT_DOMAINS[domain]]
+            args += ["--domain", self.input_domains[domain]]
         output_domain = self.parameterAsEnum(parameters, self.OUTPUT_DOMAIN, context)
         if output_domain:
-            args += ["--output-domain", OUTPUT_DOMAINS[output_domain]]
+            args += ["--output-domain", self.output_domains[output_domain]]
         decorrelate = self.parameterAsEnum(parameters, self.DECORRELATE, context)
         if decorrelate:
             args.append("--decorrelate" if decorrelate == 1 else "--no-decorrelate")

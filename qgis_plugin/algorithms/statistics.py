@@ -9,7 +9,11 @@ from qgis.core import (
 
 from ..engine_cli import run_engine
 from ._base import EngineAlgorithm
-from .despeckle import INPUT_DOMAINS, raster_path
+from .despeckle import raster_path
+
+#: The domains the statistics tool offers (it is listed even without an engine, so it cannot read
+#: them from the engine's contract; the engine refuses any it does not know).
+INPUT_DOMAINS = ["as the file says (else intensity)", "intensity", "amplitude", "db", "complex"]
 
 
 class SpeckleStatistics(EngineAlgorithm):

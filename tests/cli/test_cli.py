@@ -37,10 +37,18 @@ def scene_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_methods__json_lists_every_method_with_parameters(cli) -> None:
-    described = json.loads(cli("methods", "--json").stdout)
+    contract = json.loads(cli("methods", "--json").stdout)
+    assert contract["contract_version"] == 1 and contract["engine_version"] == engine.__version__
+    assert contract["input_domains"] == ["complex", "intensity", "amplitude", "db"] and "none" in contract["compressions"]
+    described = contract["methods"]
     assert {d["name"] for d in described} == set(engine.list_methods())
+    assert [d["name"] for d in described if d["default"]] == [contract["default_method"]]
     lee = next(d for d in described if d["name"] == "lee")
     assert [p["name"] for p in lee["parameters"]] == ["window_size_px", "looks"]
+    assert not any(p["advanced"] for p in lee["parameters"])
+    sigma = next(d for d in described if d["name"] == "lee-sigma")
+    assert [p["name"] for p in sigma["parameters"] if p["advanced"]] == ["z98"] and sigma["scene_statistics"] == ["z98"]
+    assert [d["name"] for d in json.loads(cli("methods", "lee", "--json").stdout)["methods"]] == ["lee"]
     assert "Refined Lee" in cli("methods", "refined-lee").stdout
 
 

@@ -31,7 +31,7 @@ def test_open_scene__is_lazy_and_georeferenced(tmp_path: Path, rng: np.random.Ge
     with rasterio.open(path) as src:
         assert scene.rio.crs == src.crs and scene.rio.transform() == src.transform
     assert scene.attrs["domain"] == "amplitude" and scene.attrs["looks"] == 3.0
-    assert engine.pipeline.nodata_of(scene) == -1.0
+    assert engine.scene.nodata_of(scene) == -1.0
     assert scene.attrs["band_names"] == ("VV", "VH")
     np.testing.assert_array_equal(engine.open_scene(path, bands=[2]).values[0], data[1])
 

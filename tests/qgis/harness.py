@@ -3,7 +3,8 @@ with python3-qgis), never in the engine's environment.
 
     python3 harness.py '{"command": ..., ...}'
 
-Commands: ``list`` (the provider's algorithms), ``run`` (processing.run an algorithm),
+Commands: ``list`` (the provider's algorithms), ``parameters`` (one algorithm's parameters, with
+their advanced flag and choices), ``run`` (processing.run an algorithm),
 ``cancel`` (run, cancelling once progress passes a fraction), ``dialog`` (render an algorithm's
 dialog to a PNG). The last line printed is a JSON object with the outcome.
 """
@@ -80,6 +81,13 @@ elif command in ("run", "cancel"):
         outcome = {"error": str(error)}
     outcome.update(messages=feedback.messages, progress=feedback.progress, seconds=time.monotonic() - started,
                    stopped_after_cancel=(time.monotonic() - feedback.cancelled_at) if feedback.cancelled_at else None)
+elif command == "parameters":  # an algorithm's parameters as QGIS built them
+    from qgis.core import QgsProcessingParameterDefinition
+
+    algorithm = QgsApplication.processingRegistry().algorithmById(request["algorithm"])
+    outcome = {"parameters": {p.name(): {"advanced": bool(p.flags() & QgsProcessingParameterDefinition.FlagAdvanced),
+                                         "options": p.options() if hasattr(p, "options") else None}
+                              for p in algorithm.parameterDefinitions()}} if algorithm else {"error": "no such algorithm"}
 elif command == "dialog":
     from processing.gui.AlgorithmDialog import AlgorithmDialog
     from qgis.PyQt.QtWidgets import QApplication

@@ -63,6 +63,33 @@ def test_provider__lists_every_engine_method_and_the_tools(qgis_python: str, qgi
     assert expected | {"despeckle:speckle_statistics", "despeckle:tile_scene", "despeckle:mosaic_tiles"} == set(listed["algorithms"])
 
 
+def test_provider__builds_dialogs_from_the_engine_contract(qgis_python: str, qgis_env: dict, engine_executable: str, tmp_path: Path) -> None:
+    """A parameter added to a method appears in QGIS without touching the plugin: an engine whose
+    contract gives Lee one more (advanced) parameter and another compression gets them in the
+    dialog; an engine speaking an unknown contract version is refused with a clear message."""
+    fake = tmp_path / "despeckle"
+    fake.write_text(
+        "#!/usr/bin/python3\nimport json, subprocess, sys\n"
+        f"real = {engine_executable!r}\n"
+        "if sys.argv[1:3] != ['methods', '--json']:\n    sys.exit(subprocess.call([real, *sys.argv[1:]]))\n"
+        "contract = json.loads(subprocess.run([real, 'methods', '--json'], capture_output=True, text=True, check=True).stdout)\n"
+        "lee = next(m for m in contract['methods'] if m['name'] == 'lee')\n"
+        "lee['parameters'].append({**lee['parameters'][0], 'name': 'new_knob', 'advanced': True, 'help': 'a new knob'})\n"
+        "contract['compressions'].append('lerc')\n"
+        "contract['contract_version'] = int(__import__('os').environ.get('FAKE_CONTRACT', contract['contract_version']))\n"
+        "print(json.dumps(contract))\n"
+    )
+    fake.chmod(0o755)
+    env = {**qgis_env, "DESPECKLE_EXECUTABLE": str(fake)}
+    built = harness(qgis_python, env, command="parameters", algorithm="despeckle:lee")["parameters"]
+    assert built["NEW_KNOB"]["advanced"] is True and built["WINDOW_SIZE_PX"]["advanced"] is False
+    assert built["COMPRESS"]["options"][-1] == "lerc" and built["INPUT_DOMAIN"]["options"][3] == "db"
+    real = harness(qgis_python, qgis_env, command="parameters", algorithm="despeckle:lee_sigma")["parameters"]
+    assert real["Z98"]["advanced"] is True
+    unknown = harness(qgis_python, {**env, "FAKE_CONTRACT": "99"}, command="list")
+    assert set(unknown["algorithms"]) == {"despeckle:speckle_statistics", "despeckle:tile_scene", "despeckle:mosaic_tiles"}
+
+
 def test_processing_run__equals_the_command_line_and_keeps_georeferencing(qgis_python: str, qgis_env: dict, shared_data: Path, tmp_path: Path, engine_executable: str) -> None:
     source = shared_data / GEOTIFF
     params = {"INPUT": str(source), "INPUT_DOMAIN": DB, "WINDOW_SIZE_PX": 11, "LOOKS": 4, "OUTPUT": str(tmp_path / "qgis.tif")}

@@ -100,7 +100,7 @@ def test_sentinel1__bursts_swaths_and_gcps(sentinel1_products: Path, suffix: str
         scene = engine.open_scene(product, swath="IW1", polarisation="VH", burst=3)
     assert any("extracting the IW1/VH measurement" in str(w.message) for w in caught) == (suffix == ".zip")
     assert scene.dims == ("y", "x") and scene.dtype == np.complex64 and scene.attrs["burst"] == 3
-    assert scene.attrs["swath"] == "IW1" and scene.attrs["polarisation"] == "VH" and engine.pipeline.nodata_of(scene) == 0
+    assert scene.attrs["swath"] == "IW1" and scene.attrs["polarisation"] == "VH" and engine.scene.nodata_of(scene) == 0
     gcps = scene.rio.get_gcps()
     assert len(gcps) > 10 and scene.rio.crs.to_epsg() == 4326
     assert all(-2 <= g.row <= scene.sizes["y"] + 2 for g in gcps)

@@ -1,5 +1,9 @@
-"""Overlapped tiling: run a method's kernel over a dask array so that the result does not
-depend on the chunking.
+"""Overlapped execution: run a method's kernel over the *chunks* of a dask array, each with its
+halo, so that the result does not depend on the chunking.
+
+Vocabulary (used throughout the engine): a *chunk* is a dask block of a scene (this module); a
+*window* is a model's input piece inside a chunk (``engine.models``); a *tile* is a file of a
+tile set cut by ``despeckle tile`` (``engine.io``).
 
 Each chunk is extended by the method's halo with its neighbours' pixels (``dask.array.overlap``)
 and, at the scene's border, with NaN: the kernels treat NaN as "no pixel here", so a pixel sees

@@ -1,11 +1,12 @@
-"""Parameter declarations shared by the classical filters, so each filter states them once."""
+"""Parameter declarations and window helpers shared by methods (filters and models), so each is
+stated once, with the method contract."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from engine.methods import Parameter
+from engine.methods._parameters import Parameter
 
 
 def window_size(default: int = 7, *, choices: tuple[int, ...] | None = None) -> Parameter:

@@ -1,4 +1,4 @@
-"""engine.tiling: overlapped chunks give the whole-image result, whatever the chunking."""
+"""engine.overlap: overlapped chunks give the whole-image result, whatever the chunking."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from engine.exceptions import ChunkSizeWarning
-from engine.tiling import apply_overlapped
+from engine.overlap import apply_overlapped
 
 
 def identity(block: np.ndarray) -> np.ndarray:
@@ -91,7 +91,7 @@ def outside_is_where_the_nan_padding_is(block: np.ndarray, *, halo: int, outside
 
 @pytest.mark.parametrize("chunks", [(10, 10), (23, 7), (50, 77), (101, 5), (30, 72), (-1, -1)])
 def test_tiling__kernels_that_ask_are_told_what_lies_outside_the_scene(chunks: tuple[int, int], rng: np.random.Generator) -> None:
-    from engine.tiling import apply_with_halo_reads
+    from engine.overlap import apply_with_halo_reads
 
     image = rng.random((101, 77)).astype(np.float32) + 1.0
     halo = 8  # (30, 72): last chunks of 11 and 5 px, smaller than the halo

@@ -1,4 +1,7 @@
-"""Cut a scene into overlapping georeferenced tiles, and mosaic processed tiles back.
+"""Tile sets: cut a scene into overlapping georeferenced tiles, and mosaic processed tiles back.
+
+Words: a *tile* is a file of a tile set (this module); a *chunk* is a dask block of a scene
+(``engine.overlap``); a *window* is a model's input piece inside a chunk (``engine.models``).
 
 ``tile_scene`` writes GeoTIFF tiles whose cores partition the scene and which overlap their
 neighbours by ``overlap_px``, plus ``index.geojson`` (a layer GIS tools can open: one feature per
@@ -27,10 +30,13 @@ from engine._gdal import bound_gdal_cache
 from engine._options import get_option
 from engine.exceptions import InputError, ParameterError
 from engine.io._atomic import check_output_path, commit, remove, temporary_sibling
-from engine.io._geotiff import COMPRESSION, check_complete
+from engine.io._geotiff import check_complete, create_geotiff
 from engine.progress import Reporter
+from engine.scene import Georeference
 
 INDEX_NAME = "index.geojson"
+#: Internal block size of tile files.
+TILE_BLOCK_PX = 256
 _INDEX_VERSION = 1
 
 
@@ -69,23 +75,6 @@ def _shifted_gcps(gcps: list[GroundControlPoint], window: Window) -> list[Ground
     ]
 
 
-def _profile(src: Any, compress: str) -> dict[str, Any]:
-    profile = {
-        "driver": "GTiff",
-        "count": src.count,
-        "dtype": src.dtypes[0],
-        "nodata": src.nodata,
-        "tiled": True,
-        "blockxsize": 256,
-        "blockysize": 256,
-        "BIGTIFF": "IF_SAFER",
-        **COMPRESSION[compress],
-    }
-    if compress != "none":
-        profile["predictor"] = 3 if np.dtype(src.dtypes[0]).kind == "f" else 2
-    return profile
-
-
 def tile_scene(
     path: str | Path,
     output_dir: str | Path,
@@ -122,29 +111,25 @@ def tile_scene(
     try:
         with src:
             gcps, gcp_crs = src.gcps
-            transform = None if gcps else src.transform
-            if src.crs is None and transform == Affine.identity():
-                transform = None
-            crs = src.crs or gcp_crs
+            georeference = Georeference.of(src.crs or gcp_crs, src.transform, gcps)
+            crs, transform = georeference.crs, georeference.transform
             temporary.mkdir()
             windows = list(_windows(src.height, src.width, size_px, overlap_px))
             features = []
             reporter.start("tile", len(windows))
             for done, (row, col, core, window) in enumerate(windows, start=1):
                 name = f"tile_r{row:04d}_c{col:04d}.tif"
-                profile = _profile(src, compress)
-                profile.update(width=int(window.width), height=int(window.height))
-                if transform is not None:
-                    profile.update(transform=rasterio.windows.transform(window, transform), crs=crs)
+                create_geotiff(
+                    temporary / name, shape=(src.count, int(window.height), int(window.width)), dtype=np.dtype(src.dtypes[0]),
+                    georeference=Georeference(crs, rasterio.windows.transform(window, transform) if transform is not None else None,
+                                              tuple(_shifted_gcps(gcps, window))),
+                    nodata=src.nodata, tags=src.tags(), band_names=src.descriptions, units=src.units, tile_px=TILE_BLOCK_PX,
+                    compress=compress,
+                )
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", NotGeoreferencedWarning)
-                    with rasterio.open(temporary / name, "w", **profile) as dst:
+                    with rasterio.open(temporary / name, "r+") as dst:
                         dst.write(src.read(window=window))
-                        if gcps:
-                            dst.gcps = (_shifted_gcps(gcps, window), crs)
-                        dst.update_tags(**src.tags())
-                        dst.descriptions = src.descriptions
-                        dst.units = src.units
                 features.append(
                     {
                         "type": "Feature",
@@ -233,33 +218,30 @@ def mosaic_tiles(
     try:
         first = folder / features[0]["properties"]["file"]
         with rasterio.open(first) as src:
-            profile = _profile(src, compress)
-            profile.update(blockxsize=get_option("geotiff_tile_px"), blockysize=get_option("geotiff_tile_px"))
+            count, dtype, nodata = src.count, np.dtype(src.dtypes[0]), src.nodata
             tags, descriptions, units = src.tags(), src.descriptions, src.units
-        profile.update(width=meta["width"], height=meta["height"])
         crs = CRS.from_wkt(meta["crs_wkt"]) if meta["crs_wkt"] else None
-        if meta["transform"] is not None:
-            profile.update(transform=Affine(*meta["transform"]), crs=crs)
+        transform = Affine(*meta["transform"]) if meta["transform"] is not None else None
+        create_geotiff(
+            temporary, shape=(count, meta["height"], meta["width"]), dtype=dtype,
+            georeference=Georeference(crs, transform, tuple(GroundControlPoint(*g) for g in meta["gcps"])),
+            nodata=nodata, tags=tags, band_names=descriptions, units=units, tile_px=get_option("geotiff_tile_px"), compress=compress,
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            with rasterio.open(temporary, "w", **profile) as dst:
-                if meta["gcps"]:
-                    dst.gcps = ([GroundControlPoint(*g) for g in meta["gcps"]], crs)
-                dst.update_tags(**tags)
-                dst.descriptions = descriptions
-                dst.units = units
+            with rasterio.open(temporary, "r+") as dst:
                 reporter.start("mosaic", len(features))
                 for done, feature in enumerate(features, start=1):
                     props = feature["properties"]
                     core, window = _window_of(props["core"]), _window_of(props["window"])
                     with rasterio.open(folder / props["file"]) as src:
-                        if (src.height, src.width, src.count) != (window.height, window.width, profile["count"]):
+                        if (src.height, src.width, src.count) != (window.height, window.width, count):
                             raise InputError(
                                 f"tile {props['file']} is {src.count}x{src.height}x{src.width}; expected "
-                                f"{profile['count']}x{window.height}x{window.width} as cut by 'despeckle tile'"
+                                f"{count}x{window.height}x{window.width} as cut by 'despeckle tile'"
                             )
                         inner = Window(core.col_off - window.col_off, core.row_off - window.row_off, core.width, core.height)
-                        dst.write(src.read(window=inner).astype(profile["dtype"], copy=False), window=core)
+                        dst.write(src.read(window=inner).astype(dtype, copy=False), window=core)
                     reporter.update(done, len(features))
                 reporter.finish()
         commit(temporary, target)

@@ -1,53 +1,16 @@
-"""Georeferencing and radiometric metadata carried by DataArrays (rioxarray conventions)."""
+"""What files say about their values, read and written: domain and looks tags, dB units, SNAP
+band names, and the tags an output carries (domain, looks, provenance, statistics)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import rioxarray  # noqa: F401 - registers the .rio accessor
 import xarray as xr
-from affine import Affine
-from rasterio.control import GroundControlPoint
-from rasterio.crs import CRS
 
 from engine.conventions import DOMAIN_TAG, LOOKS_TAG, SNAP_BAND_PREFIXES, SNAP_DB_SUFFIX, TAG_PREFIX
-from engine.pipeline import STATISTICS_ENCODING
-
-
-@dataclass(frozen=True)
-class Georeference:
-    """How a raster sits on the Earth: a CRS with an affine transform, or GCPs, or nothing."""
-
-    crs: CRS | None
-    transform: Affine | None
-    gcps: tuple[GroundControlPoint, ...] = ()
-
-    @property
-    def is_georeferenced(self) -> bool:
-        return self.crs is not None or bool(self.gcps)
-
-
-def georeference_of(scene: xr.DataArray) -> Georeference:
-    """Read the CRS, transform and GCPs rioxarray attached to ``scene``.
-
-    A transform without a CRS that is the identity (plain images, NumPy arrays) is no
-    georeferencing at all and is reported as None.
-    """
-    crs = scene.rio.crs
-    spatial_ref = scene.coords["spatial_ref"].attrs if "spatial_ref" in scene.coords else {}
-    gcps = tuple(scene.rio.get_gcps() or ()) if "gcps" in spatial_ref else ()
-    transform = None
-    if not gcps:
-        try:
-            transform = scene.rio.transform()
-        except Exception:  # rioxarray's MissingSpatialDimensionError: no usable x/y dims
-            transform = None
-        if crs is None and transform == Affine.identity():
-            transform = None
-    return Georeference(crs=crs, transform=transform, gcps=gcps)
 
 
 def domain_from_metadata(attrs: Mapping[str, Any], band_names: tuple[str, ...]) -> str | None:
@@ -90,6 +53,3 @@ def output_tags(scene: xr.DataArray, statistics: Mapping[str, float] | None = No
     return tags
 
 
-def lazy_statistics(scene: xr.DataArray) -> dict[str, Any]:
-    """Scene statistics a pipeline attached lazily (computed while writing)."""
-    return dict(scene.encoding.get(STATISTICS_ENCODING, {}))
