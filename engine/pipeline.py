@@ -208,7 +208,9 @@ def despeckle(
         attrs["input_looks"] = "estimated from the scene (median ENL of 9x9 windows; value in the statistics)"
     else:
         attrs["input_looks"] = float(resolved.get("looks") or scene.attrs["looks"])
-    out = xr.DataArray(result, coords=scene.coords, dims=scene.dims, name=scene.name, attrs=attrs)
+    out = xr.DataArray(result, coords=scene.coords, dims=scene.dims, attrs=attrs)
+    # Named explicitly: given no name, xarray would take the dask array's task name.
+    out.name = scene.name if scene.name is not None else target
     if nodata is not None and target == source:
         out.encoding["_FillValue"] = np.float32(nodata)
     with_statistics(out, statistics)

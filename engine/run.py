@@ -10,13 +10,15 @@ result streamed and atomically, with a manifest that lets an interrupted Zarr ou
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import xarray as xr
 
-from engine.exceptions import ParameterError
+from engine._options import get_option
+from engine.exceptions import MethodFallbackWarning, ParameterError
 from engine.io import WriteResult, is_sentinel1, open_scene, write_scene
 from engine.methods import Method
 from engine.pipeline import choose_method, despeckle
@@ -61,16 +63,19 @@ def check_options_apply(path: Path, options: dict[str, Any]) -> None:
     rules = {
         "swath": sentinel1, "polarisation": sentinel1, "burst": sentinel1,
         "complex_pairs": raster, "bands": raster, "header_bytes": raw, "variable": stores,
+        "shape": not (sentinel1 or stores or suffix == ".npy"), "dtype": not (sentinel1 or stores or suffix == ".npy"),
     }
+    unset = {"complex_pairs": False, "header_bytes": 0}  # the defaults that mean "not given"
     for name, applies in rules.items():
         value = options.get(name)
-        if value not in (None, False, 0, ()) and not applies:
-            flag = "--" + name.replace("_", "-")
+        if value is not None and value != unset.get(name, None) and value != () and not applies:
+            flag = {"bands": "--band"}.get(name, "--" + name.replace("_", "-"))
             raise ParameterError(f"{flag} does not apply to {path.name}: it is for "
                                  + {"swath": "Sentinel-1 SAFE products", "polarisation": "Sentinel-1 SAFE products",
                                     "burst": "Sentinel-1 SAFE products", "complex_pairs": "rasters whose bands are (real, imaginary) pairs",
                                     "header_bytes": "raw files read with --shape and --dtype", "variable": "Zarr stores and HDF5 files",
-                                    "bands": "rasters GDAL reads (GeoTIFF, PNG...)"}[name])
+                                    "bands": "rasters GDAL reads (GeoTIFF, PNG...)",
+                                    "shape": "raw headerless files", "dtype": "raw headerless files"}[name])
 
 
 def prepare(scene: xr.DataArray, *, multilook: tuple[int, int] | None, decorrelate: bool | None) -> xr.DataArray:
@@ -130,11 +135,15 @@ def despeckle_file(
     options = {"complex_pairs": complex_pairs, "shape": shape, "dtype": dtype, "header_bytes": header_bytes,
                "swath": swath, "polarisation": polarisation, "burst": burst, "variable": variable, "bands": bands}
     check_options_apply(path, options)
-    chosen = method if isinstance(method, Method) else choose_method(method)
+    auto = not isinstance(method, Method) and (method or get_option("default_method")) == "auto"
+    with warnings.catch_warnings():
+        if auto:  # said once, below, when the scene is known
+            warnings.simplefilter("ignore", MethodFallbackWarning)
+        chosen = method if isinstance(method, Method) else choose_method(method)
     # Large-reach models prefer large chunks (the halo is recomputed around every chunk).
     chunk = chunk_px or chosen.preferred_chunk_px
     scene = open_scene(path, chunk_px=chunk, domain=domain, looks=looks, nodata=nodata, **options)
-    if not isinstance(method, Method) and method in (None, "auto") and not parameters:
+    if auto and not parameters:
         chosen = choose_method(method, scene)  # "auto" also looks at the scene (8-bit display images)
     steps = parse_multilook(multilook)
     result = despeckle(prepare(scene, multilook=steps, decorrelate=decorrelate), chosen, output_domain=output_domain,

@@ -84,8 +84,16 @@ def as_scene(data: Any, *, domain: str | None = None, looks: float | None = None
         scene.attrs["domain"] = "intensity"
     if scene.attrs["domain"] == "complex" and not np.issubdtype(scene.dtype, np.complexfloating):
         raise InputError(f"domain 'complex' needs complex data, got dtype {scene.dtype}")
+    if scene.attrs["domain"] != "complex" and np.issubdtype(scene.dtype, np.complexfloating):
+        raise InputError(
+            f"the scene holds complex values, but its domain was given as {scene.attrs['domain']!r}: complex data are "
+            "read as complex (SLC); leave the domain out, or choose the output with --output-domain"
+        )
     if looks is not None:
-        scene.attrs["looks"] = float(looks)
+        try:
+            scene.attrs["looks"] = float(looks)
+        except (TypeError, ValueError):
+            raise ParameterError(f"looks must be a number, got {looks!r}") from None
         scene.attrs.pop(LOOKS_SOURCE, None)
     if "looks" not in scene.attrs:
         # Nobody said: 1 look for the filters, as SNAP and OTB assume; methods that can

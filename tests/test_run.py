@@ -98,7 +98,7 @@ def test_despeckle_file__options_that_do_not_apply_are_refused(geotiff_factory, 
 
 def test_despeckle_file__bands_do_not_apply_to_npy(tmp_path: Path, speckled: np.ndarray) -> None:
     np.save(tmp_path / "scene.npy", speckled)
-    with pytest.raises(ParameterError, match="--bands does not apply to scene.npy"):
+    with pytest.raises(ParameterError, match="--band does not apply to scene.npy"):
         despeckle_file(tmp_path / "scene.npy", tmp_path / "out.tif", "lee", domain="intensity", bands=[1])
 
 
@@ -119,3 +119,39 @@ def test_nodata__the_pipeline_and_the_writer_agree(tmp_path: Path, speckled: np.
         assert written.nodata == -1.0 and (written.read(1)[:5] == -1).all()
     with rasterio.open(tmp_path / "out.tif") as written:
         assert written.nodata == -1.0 and (written.read(1)[:5] == -1).all()
+
+
+def test_overwrite__never_replaces_a_folder_the_tool_did_not_make(geotiff_factory, speckled: np.ndarray, tmp_path: Path) -> None:
+    path = geotiff_factory(speckled)
+    for name in ("out.tif", "out.zarr"):
+        foreign = tmp_path / name
+        foreign.mkdir()
+        (foreign / "keep").write_text("precious")
+        with pytest.raises(engine.exceptions.OutputExistsError, match="folder despeckle did not make"):
+            despeckle_file(path, foreign, "lee", domain="intensity", overwrite=True)
+        assert (foreign / "keep").read_text() == "precious"
+    ours = tmp_path / "ours.zarr"
+    despeckle_file(path, ours, "lee", domain="intensity")
+    despeckle_file(path, ours, "boxcar", domain="intensity", overwrite=True)  # its own output: replaced
+    assert xr.open_zarr(ours)["intensity"].attrs["despeckle_method"] == "boxcar"  # named by its domain
+
+
+def test_despeckle_file__auto_falls_back_once_and_burst_0_is_refused(geotiff_factory, speckled: np.ndarray, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    path = geotiff_factory(speckled, name="scene.tif")
+    with pytest.raises(ParameterError, match="--burst does not apply to scene.tif"):
+        despeckle_file(path, tmp_path / "o.tif", "lee", domain="intensity", burst=0)
+    import sys
+
+    monkeypatch.setitem(sys.modules, "torch", None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = despeckle_file(path, tmp_path / "auto.tif", domain="intensity")
+    fallbacks = [w for w in caught if issubclass(w.category, engine.exceptions.MethodFallbackWarning)]
+    assert result.method == "lee" and len(fallbacks) == 1
+
+
+def test_complex_data_given_a_real_domain_is_refused() -> None:
+    z = synthetic_slc((32, 32), point_targets=0)
+    with pytest.raises(engine.exceptions.InputError, match="holds complex values, but its domain was given as 'db'"):
+        engine.despeckle(z, "lee", domain="db")

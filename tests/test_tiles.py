@@ -103,10 +103,17 @@ def test_mosaic_tiles__missing_or_wrong_tiles(tmp_path: Path, scene_path: Path) 
 
 
 def test_tile_scene__refuses_an_existing_folder(tmp_path: Path, scene_path: Path) -> None:
+    """An existing folder is refused; --overwrite replaces a tile set this tool made, never a
+    folder it did not make."""
     (tmp_path / "tiles").mkdir()
-    with pytest.raises(engine.exceptions.OutputExistsError):
+    (tmp_path / "tiles" / "precious.txt").write_text("keep")
+    with pytest.raises(engine.exceptions.OutputExistsError, match="already exists"):
         tile_scene(scene_path, tmp_path / "tiles")
-    assert (tile_scene(scene_path, tmp_path / "tiles", overwrite=True, size_px=500)).name == INDEX_NAME
+    with pytest.raises(engine.exceptions.OutputExistsError, match="did not make"):
+        tile_scene(scene_path, tmp_path / "tiles", overwrite=True)
+    assert (tmp_path / "tiles" / "precious.txt").read_text() == "keep"
+    assert tile_scene(scene_path, tmp_path / "ours", size_px=500).name == INDEX_NAME
+    assert (tile_scene(scene_path, tmp_path / "ours", overwrite=True, size_px=400)).name == INDEX_NAME
 
 
 @pytest.mark.parametrize("method, size_px, overlap_px", [("fast-cnn", 96, 24), ("lite-unet", 128, 64)])

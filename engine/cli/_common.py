@@ -80,7 +80,8 @@ def run_handler(handler: Handler, args: argparse.Namespace, reporter: Reporter) 
         _error(reporter, str(error))
         return 2
     except KeyboardInterrupt:
-        _error(reporter, "interrupted; no output was left at the target path")
+        _error(reporter, "interrupted; nothing was written to the target path (an existing file there is unchanged; "
+                         "an interrupted Zarr output is kept as OUTPUT.partial for --resume)")
         return 130
 
 

@@ -79,9 +79,20 @@ def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:
     out.add_argument("--resume", action="store_true", help="continue an interrupted Zarr output of the same run")
     run = parser.add_argument_group("execution")
     run.add_argument("--scheduler", help=SCHEDULER_HELP)
-    run.add_argument("--workers", type=int, help="threads of the local scheduler (default: all cores)")
+    run.add_argument("--workers", type=positive_int, help="threads of the local scheduler (default: all cores)")
     add_progress_option(run)
     parser.set_defaults(handler=handle)
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def add_complex_input_options(group: argparse._ArgumentGroup) -> None:
@@ -102,7 +113,9 @@ def complex_input_options(args: argparse.Namespace) -> dict[str, object]:
 
 
 def handle(args: argparse.Namespace, reporter: Reporter) -> int:
-    method = choose_method(args.method)
+    with warnings.catch_warnings():  # despeckle_file says it, once, if auto falls back
+        warnings.simplefilter("ignore", MethodFallbackWarning)
+        method = choose_method(args.method)
     parameters = {k: v for k, v in ((p.name, getattr(args, f"param_{p.name}", None)) for p in method.parameters) if v is not None}
     # --looks is the method's parameter when it takes looks, else an input option: the scene's looks either way.
     looks = parameters.pop("looks", None) if "looks" in parameters else getattr(args, "looks", None)

@@ -17,6 +17,18 @@ from engine.exceptions import OutputError, OutputExistsError
 
 #: Blocks still being written when a run is cancelled check this set and stop writing.
 CANCELLED: set[str] = set()
+#: A folder this tool made (a Zarr store, a tile set) holds this file: ``overwrite`` may replace
+#: such a folder, never one it did not make.
+OWNER_MARKER = ".despeckle-output"
+
+
+def mark_as_ours(folder: Path) -> None:
+    """Record that ``folder`` (an output being written) was made by this tool."""
+    (folder / OWNER_MARKER).write_text("written by despeckle; 'despeckle ... --overwrite' may replace this folder\n")
+
+
+def made_by_us(folder: Path) -> bool:
+    return (folder / OWNER_MARKER).is_file()
 
 
 def check_output_path(target: Path, *, overwrite: bool, inputs: tuple[Path, ...] = ()) -> Path:
@@ -32,6 +44,11 @@ def check_output_path(target: Path, *, overwrite: bool, inputs: tuple[Path, ...]
             raise OutputError(f"the output {target} is the input; choose another output path")
     if target.exists() and not overwrite:
         raise OutputExistsError(f"{target} already exists; pass overwrite=True (--overwrite) to replace it")
+    if target.is_dir() and not target.is_symlink() and not made_by_us(target):
+        raise OutputExistsError(
+            f"{target} is a folder despeckle did not make; it is never replaced, even with --overwrite. "
+            "Choose another output path, or remove the folder yourself"
+        )
     return target
 
 

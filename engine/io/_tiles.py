@@ -29,7 +29,7 @@ from rasterio.windows import Window
 from engine._gdal import bound_gdal_cache
 from engine._options import get_option
 from engine.exceptions import InputError, ParameterError
-from engine.io._atomic import check_output_path, commit, remove, temporary_sibling
+from engine.io._atomic import check_output_path, commit, mark_as_ours, remove, temporary_sibling
 from engine.io._geotiff import check_complete, create_geotiff
 from engine.progress import Reporter
 from engine.scene import Georeference
@@ -114,6 +114,7 @@ def tile_scene(
             georeference = Georeference.of(src.crs or gcp_crs, src.transform, gcps)
             crs, transform = georeference.crs, georeference.transform
             temporary.mkdir()
+            mark_as_ours(temporary)
             windows = list(_windows(src.height, src.width, size_px, overlap_px))
             features = []
             reporter.start("tile", len(windows))

@@ -19,7 +19,7 @@ import numpy as np
 import xarray as xr
 
 from engine.exceptions import InputError, OutputError
-from engine.io._atomic import CANCELLED
+from engine.io._atomic import CANCELLED, mark_as_ours
 from engine.io._blocks import BlockStats
 from engine.sources import SceneSource, scene_from_source
 
@@ -66,6 +66,7 @@ def create_zarr(store: Path, scene: xr.DataArray, *, variable: str, manifest: Ma
     template.to_zarr(store, mode="w", compute=False, encoding=encoding, zarr_format=2, consolidated=False)
     (_state_dir(store) / "done").mkdir(parents=True, exist_ok=True)
     (_state_dir(store) / "manifest.json").write_text(json.dumps(manifest, sort_keys=True, default=str))
+    mark_as_ours(store)
 
 
 def resumable(store: Path, manifest: Mapping[str, Any]) -> bool:

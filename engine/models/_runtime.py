@@ -51,6 +51,8 @@ INPUT_CONVENTION = (
     "log(I / scene median intensity), nodata set to 0; windows stop at the scene's edge (the network's own zero "
     "padding is the border there; the far edges padded with 0 to a multiple of the stride) and carry the halo elsewhere"
 )
+#: Smallest piece a caller may ask for.
+MIN_SUBTILE_PX = 32
 #: Intensities below this fraction of the scene median (-60 dB) are floored before the log.
 _FLOOR = 1e-6
 
@@ -148,6 +150,10 @@ class ModelKernel:
         outside_px: tuple[int, int, int, int] | None = None,
     ) -> np.ndarray:
         torch = require_torch()
+        if 0 < subtile_px < MIN_SUBTILE_PX:
+            # Each piece is computed with the whole halo around it: tiny pieces multiply the work
+            # by ((piece + 2 halo) / piece)^2, thousands of times for a piece of one pixel.
+            raise ParameterError(f"subtile_px must be 0 (chosen for the device's memory) or at least {MIN_SUBTILE_PX}, got {subtile_px}")
         target = select_device(device)
         dtype = autocast_dtype(precision, target)
         stride = self.spec.stride_px

@@ -62,7 +62,7 @@ PRECISION = Parameter(
 BATCH_SIZE = Parameter("batch_size", int, 0, "windows per forward pass; 0 chooses by device", minimum=0, maximum=1024, advanced=True)
 SUBTILE_PX = Parameter(
     "subtile_px", int, 0,
-    "size in pixels of the pieces a chunk is cut into, each run with its halo; 0 chooses them for the device's free memory",
+    "size in pixels of the pieces a chunk is cut into, each run with its halo (at least 32); 0 chooses them for the device's free memory",
     minimum=0, maximum=8192, advanced=True,
 )
 POINT_TARGETS = Parameter(

@@ -206,3 +206,13 @@ def test_run__interrupted_leaves_no_output(despeckle_cli: list[str], tmp_path: P
         subprocess.run([*despeckle_cli, "run", str(big), output, "--method", "median", "--chunk-size", "256", "--resume", "--progress", "none"], cwd=tmp_path, check=True, timeout=600)
         expected = engine.despeckle(engine.open_scene(big, chunk_px=256), "median").values
         np.testing.assert_array_equal(engine.open_scene(tmp_path / output).values, expected)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--method", "lee", "--looks", "abc"], "looks must be a number, got 'abc'"),
+    (["--method", "boxcar", "--workers", "-2"], "must be at least 1, got -2"),
+])
+def test_run__bad_numbers_are_one_line_errors(despeckle_cli: list[str], scene_path: Path, tmp_path: Path, args: list[str], message: str) -> None:
+    done = subprocess.run([*despeckle_cli, "run", str(scene_path), str(tmp_path / "o.tif"), *args], capture_output=True, text=True)
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "o.tif").exists()

@@ -210,6 +210,7 @@ def test_runtime__bf16_on_cpu_stays_close_to_fp32() -> None:
     ({"device": "cpu", "precision": "fp16"}, "fp16 needs a GPU"),
     ({"precision": "fp8"}, "precision must be one of"),
     ({"subtile_px": -1}, "subtile_px must be >= 0"),
+    ({"subtile_px": 1}, "subtile_px must be 0 .* or at least 32"),
 ])
 def test_runtime__bad_options(kwargs: dict, match: str) -> None:
     with pytest.raises(ParameterError, match=match):
