@@ -48,7 +48,7 @@ _HOST_MEMORY_CAP = 2 * 2**30
 #: What a network is fed, for model cards and ONNX metadata (a runtime outside the engine must
 #: do the same to reproduce it).
 INPUT_CONVENTION = (
-    "log(I / scene median intensity), nodata set to 0; windows stop at the scene's edge (the network's own zero "
+    "log(I / scene median intensity), nodata and exact zeros set to 0; windows stop at the scene's edge (the network's own zero "
     "padding is the border there; the far edges padded with 0 to a multiple of the stride) and carry the halo elsewhere"
 )
 #: Smallest piece a caller may ask for.
