@@ -81,8 +81,11 @@ def query_methods(path, timeout=120):
 
 
 def _pump(stream, queue):
-    for line in iter(stream.readline, ""):
-        queue.put(line)
+    try:
+        for line in iter(stream.readline, ""):
+            queue.put(line)
+    except (OSError, ValueError):  # the pipe was closed: the run is over
+        pass
     queue.put(None)
 
 
@@ -99,6 +102,12 @@ def run_engine(arguments, feedback, *, phase_weights=None):
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_environment(), bufsize=1)
     except OSError as error:
         raise QgsProcessingException(f"cannot start the despeckle engine '{path}': {error}. {INSTALL_HINT}") from None
+    with process:  # closes the pipes whichever way the run ends
+        return _follow(process, feedback)
+
+
+def _follow(process, feedback):
+    """Map the engine's JSON events to ``feedback`` until it exits (or is cancelled)."""
     lines, errors = Queue(), Queue()
     threading.Thread(target=_pump, args=(process.stdout, lines), daemon=True).start()
     threading.Thread(target=_pump, args=(process.stderr, errors), daemon=True).start()

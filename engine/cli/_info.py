@@ -13,7 +13,7 @@ from engine.conventions import DOMAINS
 from engine.exceptions import InputError
 from engine.io import describe_scene, is_sentinel1, open_scene, swath_polarisations
 from engine.progress import Reporter
-from engine.scene import valid_values
+from engine.scene import looks_stated, valid_values
 from engine.speckle import estimate_looks
 
 _SAMPLE_PX = 1024
@@ -44,6 +44,7 @@ def handle(args: argparse.Namespace, reporter: Reporter) -> int:
     path = Path(args.input)
     scene = open_scene(args.input, domain=args.domain, bands=args.band, variable=args.variable, **complex_input_options(args))
     info = describe_scene(scene)
+    info["looks_stated"] = looks_stated(scene)
     if is_sentinel1(path):
         info["sentinel1_swaths"] = swath_polarisations(path)
         info["bursts"] = scene.attrs.get("burst", "all (debursted)")
@@ -57,6 +58,8 @@ def handle(args: argparse.Namespace, reporter: Reporter) -> int:
         return 0
     width = max(len(k) for k in info)
     for key, value in info.items():
+        if key == "looks" and not looks_stated(scene):
+            value = f"{value} (assumed: the file does not say; filters use it, looks-unet estimates the looks instead)"
         if key == "looks_estimate" and value is not None:
             value = f"{value:.2f} (median local ENL in 9x9 windows; a lower bound on textured scenes)"
         print(f"{key:<{width}}  {value}")

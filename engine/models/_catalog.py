@@ -57,8 +57,7 @@ LOOKS_UNET = register_model(
             "scene's metadata, the looks parameter, or the engine's estimate): it was trained on "
             "1 to 16 looks, white and GRD-like correlated speckle (band-limited, multilooked, "
             "resampled), so it smooths single-look SLC and multi-look GRD each as much as they "
-            "need. 0.7 M parameters; runs faster than fast-cnn on a CPU. See "
-            "engine/models/nets/looks_unet.py."
+            "need. 0.7 M parameters; runs faster than fast-cnn on a CPU."
         ),
         uses_looks=True,
         looks_conditioned=True,
