@@ -128,7 +128,7 @@ def test_run__user_errors_are_one_clear_line(cli, tmp_path: Path, scene_path: Pa
     elif case == "bad_method":
         extra, match = ["--method", "frosty"], "Did you mean frost"
     elif case == "bad_parameter":
-        extra, match = ["--window-size-px", "8"], "odd integer"
+        extra, match = ["--method", "lee", "--window-size-px", "8"], "odd integer"
     done = cli("run", source, target, "--domain", "intensity", *extra, expect=2)
     assert match in done.stderr
     assert len([line for line in done.stderr.splitlines() if "error" in line]) == 1
@@ -151,7 +151,7 @@ def test_run__warnings_are_shown_and_the_run_goes_on(cli, tmp_path: Path, rng: n
     image = rng.gamma(1, 1, (60, 60)).astype(np.float32)
     image[20:30, 20:30] = np.nan
     write_geotiff(tmp_path / "plain.tif", image, crs=None)
-    done = cli("run", "plain.tif", "out.tif", "--chunk-size", "2")
+    done = cli("run", "plain.tif", "out.tif", "--method", "lee", "--chunk-size", "2")
     assert "no CRS" in done.stderr
     assert "assuming intensity" in done.stderr
     with rasterio.open(tmp_path / "out.tif") as out:
@@ -168,9 +168,9 @@ def test_tile_and_mosaic_commands(cli, scene_path: Path, tmp_path: Path) -> None
     (tmp_path / "done").mkdir()
     for feature in index["features"]:
         name = feature["properties"]["file"]
-        cli("run", f"tiles/{name}", f"done/{name}", "--progress", "none")
+        cli("run", f"tiles/{name}", f"done/{name}", "--method", "lee", "--progress", "none")
     cli("mosaic", "tiles/index.geojson", "mosaic.tif", "--tiles", "done")
-    cli("run", scene_path, "whole.tif")
+    cli("run", scene_path, "whole.tif", "--method", "lee")
     with rasterio.open(tmp_path / "mosaic.tif") as m, rasterio.open(tmp_path / "whole.tif") as w:
         np.testing.assert_array_equal(m.read(), w.read())
 
