@@ -11,6 +11,7 @@ result streamed and atomically, with a manifest that lets an interrupted Zarr ou
 from __future__ import annotations
 
 import warnings
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,22 +61,24 @@ def check_options_apply(path: Path, options: dict[str, Any]) -> None:
     raw = options.get("shape") is not None or options.get("dtype") is not None
     stores = suffix in (".h5", ".hdf5", ".he5", ".zarr") or (path.is_dir() and not sentinel1)
     raster = not (sentinel1 or raw or stores or suffix == ".npy")  # read by GDAL
+    readable_raw = not (sentinel1 or stores or suffix == ".npy")
+    # option: (applies to this input, what it is for, its command-line flag)
     rules = {
-        "swath": sentinel1, "polarisation": sentinel1, "burst": sentinel1,
-        "complex_pairs": raster, "bands": raster, "header_bytes": raw, "variable": stores,
-        "shape": not (sentinel1 or stores or suffix == ".npy"), "dtype": not (sentinel1 or stores or suffix == ".npy"),
+        "swath": (sentinel1, "Sentinel-1 SAFE products", "--swath"),
+        "polarisation": (sentinel1, "Sentinel-1 SAFE products", "--polarisation"),
+        "burst": (sentinel1, "Sentinel-1 SAFE products", "--burst"),
+        "complex_pairs": (raster, "rasters whose bands are (real, imaginary) pairs", "--complex-pairs"),
+        "bands": (raster, "rasters GDAL reads (GeoTIFF, PNG...)", "--band"),
+        "header_bytes": (raw, "raw files read with --shape and --dtype", "--header-bytes"),
+        "variable": (stores, "Zarr stores and HDF5 files", "--variable"),
+        "shape": (readable_raw, "raw headerless files", "--shape"),
+        "dtype": (readable_raw, "raw headerless files", "--dtype"),
     }
     unset = {"complex_pairs": False, "header_bytes": 0}  # the defaults that mean "not given"
-    for name, applies in rules.items():
+    for name, (applies, meant_for, flag) in rules.items():
         value = options.get(name)
-        if value is not None and value != unset.get(name, None) and value != () and not applies:
-            flag = {"bands": "--band"}.get(name, "--" + name.replace("_", "-"))
-            raise ParameterError(f"{flag} does not apply to {path.name}: it is for "
-                                 + {"swath": "Sentinel-1 SAFE products", "polarisation": "Sentinel-1 SAFE products",
-                                    "burst": "Sentinel-1 SAFE products", "complex_pairs": "rasters whose bands are (real, imaginary) pairs",
-                                    "header_bytes": "raw files read with --shape and --dtype", "variable": "Zarr stores and HDF5 files",
-                                    "bands": "rasters GDAL reads (GeoTIFF, PNG...)",
-                                    "shape": "raw headerless files", "dtype": "raw headerless files"}[name])
+        if value is not None and value != unset.get(name) and value != () and not applies:
+            raise ParameterError(f"{flag} does not apply to {path.name}: it is for {meant_for}")
 
 
 def prepare(scene: xr.DataArray, *, multilook: tuple[int, int] | None, decorrelate: bool | None) -> xr.DataArray:
@@ -160,22 +163,10 @@ def despeckle_file(
         "bands": bands,
         "slc": [decorrelate, steps, swath, polarisation, burst],
     }
-    with open_runner(scheduler, num_workers=workers) if runner is None else _given(runner) as active:
+    with open_runner(scheduler, num_workers=workers) if runner is None else nullcontext(runner) as active:
         written = write_scene(
             result, output, format=format, overwrite=overwrite, compress=compress, runner=active, reporter=reporter,
             resume=resume, run_manifest=manifest, phase=chosen.name,
         )
     return RunResult(written, chosen.name, result.attrs["despeckle_parameters"], active.description)
 
-
-class _given:
-    """A runner the caller owns, used as a context without closing it."""
-
-    def __init__(self, runner: Runner) -> None:
-        self.runner = runner
-
-    def __enter__(self) -> Runner:
-        return self.runner
-
-    def __exit__(self, *exc: object) -> None:
-        return None

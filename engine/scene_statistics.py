@@ -21,8 +21,10 @@ _BINS = 40_000
 
 
 def _quantile_from_histogram(
-    hist: np.ndarray, below: int, total: int, q: float
+    hist: np.ndarray, below: int, total: int, q: float, log10_range: tuple[float, float] = _LOG10_RANGE
 ) -> np.floating[Any]:
+    """The ``q`` quantile of values counted in ``hist`` (equal bins of log10 over ``log10_range``),
+    ``below`` more of them under the range, ``total`` in all; linear within a bin."""
     if total == 0:
         return np.float64(np.nan)
     rank = q * total
@@ -31,11 +33,11 @@ def _quantile_from_histogram(
     cumulative = below + np.cumsum(hist)
     k = int(np.searchsorted(cumulative, rank))
     if k >= hist.size:  # beyond the histogram's range: as bright as it can say
-        return np.float64(10.0 ** _LOG10_RANGE[1])
+        return np.float64(10.0 ** log10_range[1])
     previous = cumulative[k - 1] if k > 0 else below
     fraction = (rank - previous) / hist[k] if hist[k] else 0.0
-    width = (_LOG10_RANGE[1] - _LOG10_RANGE[0]) / _BINS
-    return np.float64(10.0 ** (_LOG10_RANGE[0] + (k + fraction) * width))
+    width = (log10_range[1] - log10_range[0]) / hist.size
+    return np.float64(10.0 ** (log10_range[0] + (k + fraction) * width))
 
 
 def intensity_quantile(intensity: da.Array, q: float) -> da.Array:
@@ -86,10 +88,7 @@ def _median_enl(histograms: list[np.ndarray]) -> np.float64:
     total = int(hist.sum())
     if total < 10:  # too few windows with valid pixels to say
         return np.float64(1.0)
-    cumulative = np.cumsum(hist)
-    k = int(np.searchsorted(cumulative, 0.5 * total))
-    width = (_ENL_LOG10_RANGE[1] - _ENL_LOG10_RANGE[0]) / _ENL_BINS
-    looks = np.float64(10.0 ** (_ENL_LOG10_RANGE[0] + (k + 0.5) * width))
+    looks = _quantile_from_histogram(hist, 0, total, 0.5, _ENL_LOG10_RANGE)
     if looks > SPECKLE_LOOKS_LIMIT:
         import warnings
 

@@ -67,8 +67,9 @@ class GRDSpeckle:
     Hamming window over 1 / ``oversampling`` of the spectrum; its intensity is averaged over
     ``looks`` = (azimuth, range) single-look pixels (a moving boxcar, as spatial multilooking
     does) and resampled with bilinear interpolation to output pixels ``spacing`` single-look
-    pixels apart, as a GRD processor resamples to its ground grid. Sentinel-1 IW GRDH is about
-    oversampling 1.2, Hamming 0.75, looks (1, 5) and spacing (0.7, 2.9): ENL 4.4.
+    pixels apart, as a GRD processor resamples to its ground grid. The defaults follow Sentinel-1
+    IW GRDH (oversampling 1.2, Hamming 0.75, 1 x 5 looks, 10 m pixels from 14 x 3.5 m ones); their
+    speckle has an ENL of about 5.3 (the real product's 4.4 comes from overlapping sub-band looks).
     """
 
     oversampling: tuple[float, float] = (1.2, 1.2)

@@ -113,10 +113,8 @@ def complex_input_options(args: argparse.Namespace) -> dict[str, object]:
 
 
 def handle(args: argparse.Namespace, reporter: Reporter) -> int:
-    with warnings.catch_warnings():  # despeckle_file says it, once, if auto falls back
-        warnings.simplefilter("ignore", MethodFallbackWarning)
-        method = choose_method(args.method)
-    parameters = {k: v for k, v in ((p.name, getattr(args, f"param_{p.name}", None)) for p in method.parameters) if v is not None}
+    # The method's options were added to the parser under "param_<name>" (see add_parser).
+    parameters = {k.removeprefix("param_"): v for k, v in vars(args).items() if k.startswith("param_") and v is not None}
     # --looks is the method's parameter when it takes looks, else an input option: the scene's looks either way.
     looks = parameters.pop("looks", None) if "looks" in parameters else getattr(args, "looks", None)
     result = despeckle_file(

@@ -45,10 +45,11 @@ def speckle_threshold(looks: float, pfa: float = POINT_TARGET_PFA) -> float:
 def guard(block: np.ndarray, estimate: np.ndarray, *, looks: float, keep_point_targets: bool = True) -> np.ndarray:
     """Apply the three rules to a network's ``estimate`` of ``block`` (both intensity, same
     shape, NaN where there is no pixel); returns a new array."""
-    measured = np.where(np.isfinite(block), block, 0.0)
+    valid = np.isfinite(block)
+    measured = np.where(valid, block, 0.0)
     out = np.minimum(estimate, ndimage.maximum_filter(measured, size=2 * CAP_RADIUS_PX + 1, mode="nearest"))
     if keep_point_targets:
         targets = measured > speckle_threshold(looks) * out
         out = np.where(targets, measured, out)
     out = np.where(measured == 0.0, 0.0, out)
-    return np.where(np.isfinite(block), out, np.nan).astype(np.float32)
+    return np.where(valid, out, np.nan).astype(np.float32)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -71,10 +71,9 @@ POINT_TARGETS = Parameter(
     advanced=True,
 )
 #: Looks for networks conditioned on them: stated by the scene or the caller, else estimated.
-ESTIMATED_LOOKS = Parameter(
-    "looks", float, None,
-    "equivalent number of looks (ENL) of the input; default: the scene's metadata, else estimated from the scene (median ENL of 9x9 windows)",
-    minimum=0.1, maximum=10000.0, from_attr="looks", snap="enl / numLooksStr", otb="nblooks", statistic=scene_looks,
+ESTIMATED_LOOKS = replace(
+    LOOKS, default=None, statistic=scene_looks,
+    help="equivalent number of looks (ENL) of the input; default: the scene's metadata, else estimated from the scene (median ENL of 9x9 windows)",
 )
 SCENE_MEDIAN = Parameter(
     "scene_median", float, None,

@@ -107,7 +107,7 @@ def test_guard__point_targets_pass_through_and_speckle_does_not() -> None:
     out = guard(block, estimate, looks=1.0)
     assert out[50, 60] == 500.0 and out[120, 30] == 500.0
     passed = (out == block) & (block > 0)
-    assert passed.sum() <= 2 + 20  # the targets, and speckle only at its false-alarm rate (4e-4 x 1e-4 x 4)
+    assert passed.sum() <= 2 + 20  # the targets, and speckle at its false-alarm rate: 1e-4 x 40 000 = 4 expected
     assert speckle_threshold(1.0) == pytest.approx(-np.log(1e-4), rel=1e-6)
     assert speckle_threshold(16.0) < speckle_threshold(4.0) < speckle_threshold(1.0)
     off = guard(block, estimate, looks=1.0, keep_point_targets=False)
