@@ -17,6 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="do not train: re-measure the exported weights' validation metrics with the current engine and update the model card")
     parser.add_argument("--max-iterations", type=int, help="stop after this many iterations (checkpointed; resume later)")
     parser.add_argument("--output", help="run folder (default from the configuration: runs/<model>)")
+    parser.add_argument("--export-dir", help="write the trained weights and card here instead of engine/weights (to compare before shipping)")
     parser.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default from the configuration)")
     parser.add_argument("--threads", type=int, help="CPU threads for torch (default: all)")
     parser.add_argument("--data-root", help="folder holding the training data (default ../shared/data or $DESPECKLE_DATA)")
@@ -28,7 +29,8 @@ def handle(args: argparse.Namespace, reporter: Reporter) -> int:
     from training.export import revalidate
     from training.loop import train
 
-    config = load_config(args.config, output=args.output, device=args.device, threads=args.threads, data_root=args.data_root)
+    config = load_config(args.config, output=args.output, device=args.device, threads=args.threads, data_root=args.data_root,
+                         export_dir=args.export_dir)
     if args.revalidate:
         metrics = revalidate(config)
         reporter.result(**metrics)

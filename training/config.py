@@ -111,6 +111,7 @@ class TrainConfig:
     data_root: str = "../shared/data"
     export: bool = True
     export_dir: str = ""
+    init_from: str = ""  # a config (path relative to the repository) whose finished run's checkpoint starts this one
     notes: str = ""  # what a user of the weights must know (limits of the data...): copied to the model card
     source: str = ""
 

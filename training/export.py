@@ -77,6 +77,7 @@ def export_weights(network: Any, config: TrainConfig, summary: dict[str, Any], d
         "training": {
             "config": os.path.relpath(config.source, Path(__file__).resolve().parents[1]) if config.source else None,
             "trainer": config.trainer,
+            "initialised_from": config.init_from or None,
             "phases": [{"name": p.name, "iterations": p.iterations} for p in config.phases],
             "data": {"kind": config.data.kind, "sources": list(config.data.sources), "looks": list(config.data.looks),
                      "looks_range": list(config.data.looks_range), "grd_fraction": config.data.grd_fraction,

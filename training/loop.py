@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from engine.exceptions import ParameterError
 from engine.models import SPECS, Weights, model_method, select_device
 from engine.progress import Reporter
-from training.config import TrainConfig
+from training.config import REPO, TrainConfig, load_config
 from training.data import PatchSampler
 from training.evaluate import validate
 from training.export import export_weights
@@ -121,6 +122,22 @@ def _save(path: Path, state: dict[str, Any]) -> None:
     os.replace(temporary, path)
 
 
+def _initial_network(config: TrainConfig, device: torch.device) -> dict[str, Any]:
+    """The network state a fine-tuning run starts from: the finished run of ``config.init_from``.
+
+    Only a finished run counts (a stage must not start from a half-trained checkpoint by accident)."""
+    parent = load_config(REPO / config.init_from)
+    if parent.model != config.model or parent.architecture != config.architecture:
+        raise ParameterError(f"init_from {config.init_from} trains {parent.model} {parent.architecture or ''}; this run trains {config.model} {config.architecture or ''}")
+    path = parent.output_dir() / CHECKPOINT
+    if not path.exists():
+        raise ParameterError(f"init_from: no checkpoint at {path}; run `python -m training {config.init_from}` first")
+    state = torch.load(path, map_location=device, weights_only=False)
+    if state["iteration"] != parent.iterations:
+        raise ParameterError(f"init_from: the run of {config.init_from} stopped at iteration {state['iteration']} of {parent.iterations}; finish it with --resume first")
+    return state["network"]
+
+
 def train(
     config: TrainConfig,
     *,
@@ -144,6 +161,8 @@ def train(
     optimizer = _optimizer(config, network)
     iteration, elapsed = 0, 0.0
     checkpoint = folder / CHECKPOINT
+    if not (resume and checkpoint.exists()) and config.init_from:
+        network.load_state_dict(_initial_network(config, device))
     if resume and checkpoint.exists():
         state = torch.load(checkpoint, map_location=device, weights_only=False)
         network.load_state_dict(state["network"])

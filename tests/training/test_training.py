@@ -174,3 +174,26 @@ def test_load_config__looks_range_is_checked(tmp_path: Path) -> None:
     (tmp_path / "d.yaml").write_text("model: looks-unet\ndata: {grd_fraction: 0.8, correlated_fraction: 0.3}\n")
     with pytest.raises(ParameterError, match="at most 1"):
         load_config(tmp_path / "d.yaml")
+
+
+def test_init_from__a_second_stage_starts_from_the_finished_first_stage(tmp_path: Path, shared_data: Path) -> None:
+    import yaml
+
+    smoke = yaml.safe_load((CONFIGS / "smoke-supervised.yaml").read_text())
+    first = tmp_path / "first.yaml"
+    first.write_text(yaml.safe_dump({**smoke, "output": str(tmp_path / "first"), "data_root": str(shared_data)}))
+    second = tmp_path / "second.yaml"
+    # Learning rate 0: the second stage's weights stay exactly those it started from.
+    second.write_text(yaml.safe_dump({**smoke, "output": str(tmp_path / "second"), "data_root": str(shared_data),
+                                      "init_from": str(first), "optim": {"learning_rate": 0.0}}))
+    with pytest.raises(ParameterError, match="no checkpoint at .*run `python -m training"):
+        train(load_config(second))
+    train(load_config(first), max_iterations=2)
+    with pytest.raises(ParameterError, match="stopped at iteration 2 of 6; finish it with --resume"):
+        train(load_config(second))
+    train(load_config(first), resume=True)
+    train(load_config(second))
+    a = torch.load(tmp_path / "first" / "checkpoint.pt", weights_only=False)["network"]
+    b = torch.load(tmp_path / "second" / "checkpoint.pt", weights_only=False)["network"]
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
