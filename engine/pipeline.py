@@ -43,7 +43,7 @@ from engine.scene import (
     with_statistics,
     working_dtype,
 )
-from engine.sources import SOURCE_ENCODING, source_of
+from engine.sources import SOURCE_ENCODING, locate_source
 
 logger = logging.getLogger(__name__)
 
@@ -178,12 +178,12 @@ def despeckle(
     prepared = valid_values(scene, chosen.domain)
     statistics = chosen.scene_statistics(prepared, resolved)
     chunks = aligned_chunks(prepared.chunks, chosen.alignment_px)
-    reader = source_of(scene)
+    reader, why_not = locate_source(scene)
     if reader is None and SOURCE_ENCODING in scene.encoding:
-        # Said, not silent: a scene sliced or changed after it was opened no longer matches its
-        # file, so its blocks share halos through dask.overlap instead of re-reading them.
-        logger.info("%s: the scene was sliced or changed after it was opened; blocks take their halos from their "
-                    "neighbours (dask.overlap) instead of re-reading them from the file", chosen.name)
+        # Said, not silent: a scene changed after it was opened no longer matches its file, so
+        # its blocks share halos through dask.overlap instead of re-reading them.
+        logger.info("%s: %s; blocks take their halos from their neighbours (dask.overlap) instead of re-reading "
+                    "them from the file", chosen.name, why_not)
     if reader is not None:
         # Read straight from the file, each block with its halo: no data shared between blocks.
         prepare = partial(prepare_block, nodata=nodata, source=scene.attrs["domain"], target=chosen.domain)

@@ -20,7 +20,7 @@ import xarray as xr
 
 from engine._options import get_option
 from engine.exceptions import MethodFallbackWarning, ParameterError
-from engine.io import WriteResult, is_sentinel1, open_scene, write_scene
+from engine.io import WriteResult, open_scene, write_scene
 from engine.methods import Method
 from engine.pipeline import choose_method, despeckle
 from engine.progress import Reporter
@@ -52,33 +52,6 @@ def parse_multilook(value: str | tuple[int, int] | None) -> tuple[int, int] | No
     except ValueError:
         raise ParameterError(f"multilook must be AZxRG, e.g. 1x4, got {value!r}") from None
     return azimuth, range_
-
-
-def check_options_apply(path: Path, options: dict[str, Any]) -> None:
-    """Refuse, with a clear message, options that the input cannot use."""
-    sentinel1 = is_sentinel1(path)
-    suffix = path.suffix.lower()
-    raw = options.get("shape") is not None or options.get("dtype") is not None
-    stores = suffix in (".h5", ".hdf5", ".he5", ".zarr") or (path.is_dir() and not sentinel1)
-    raster = not (sentinel1 or raw or stores or suffix == ".npy")  # read by GDAL
-    readable_raw = not (sentinel1 or stores or suffix == ".npy")
-    # option: (applies to this input, what it is for, its command-line flag)
-    rules = {
-        "swath": (sentinel1, "Sentinel-1 SAFE products", "--swath"),
-        "polarisation": (sentinel1, "Sentinel-1 SAFE products", "--polarisation"),
-        "burst": (sentinel1, "Sentinel-1 SAFE products", "--burst"),
-        "complex_pairs": (raster, "rasters whose bands are (real, imaginary) pairs", "--complex-pairs"),
-        "bands": (raster, "rasters GDAL reads (GeoTIFF, PNG...)", "--band"),
-        "header_bytes": (raw, "raw files read with --shape and --dtype", "--header-bytes"),
-        "variable": (stores, "Zarr stores and HDF5 files", "--variable"),
-        "shape": (readable_raw, "raw headerless files", "--shape"),
-        "dtype": (readable_raw, "raw headerless files", "--dtype"),
-    }
-    unset = {"complex_pairs": False, "header_bytes": 0}  # the defaults that mean "not given"
-    for name, (applies, meant_for, flag) in rules.items():
-        value = options.get(name)
-        if value is not None and value != unset.get(name) and value != () and not applies:
-            raise ParameterError(f"{flag} does not apply to {path.name}: it is for {meant_for}")
 
 
 def prepare(scene: xr.DataArray, *, multilook: tuple[int, int] | None, decorrelate: bool | None) -> xr.DataArray:
@@ -137,7 +110,6 @@ def despeckle_file(
     path = Path(input)
     options = {"complex_pairs": complex_pairs, "shape": shape, "dtype": dtype, "header_bytes": header_bytes,
                "swath": swath, "polarisation": polarisation, "burst": burst, "variable": variable, "bands": bands}
-    check_options_apply(path, options)
     auto = not isinstance(method, Method) and (method or get_option("default_method")) == "auto"
     with warnings.catch_warnings():
         if auto:  # said once, below, when the scene is known

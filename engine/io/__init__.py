@@ -1,5 +1,6 @@
-"""Reading and writing scenes: one path for data in (``open_scene``, one reader per format), one
-for data out (``write_scene``: GeoTIFF, COG, Zarr), and tile sets (``tile_scene`` /
+"""Reading and writing scenes: one path for data in (``open_scene``; one module per input
+format, listed in ``_open.INPUT_FORMATS``, each with the reader that re-reads any region of its
+files), one for data out (``write_scene``: GeoTIFF, COG, Zarr), and tile sets (``tile_scene`` /
 ``mosaic_tiles``) on the same GeoTIFF writer."""
 
 from engine.io._open import describe_scene as describe_scene

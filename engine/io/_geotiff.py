@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,10 @@ from engine._gdal import bound_gdal_cache
 from engine.exceptions import InputError, UnsupportedDtypeError
 from engine.io._atomic import CANCELLED
 from engine.io._blocks import BlockStats
+from engine.io._formats import InputFormat
 from engine.scene import Georeference
 from engine.scheduling import named_lock
-from engine.sources import SceneSource, scene_from_source
+from engine.sources import FileReader, SceneSource, opened, scene_from_source
 
 #: GDAL creation options per compression name; PREDICTOR is chosen per data type.
 COMPRESSION = {
@@ -33,42 +35,72 @@ COMPRESSION = {
 }
 
 
-def check_complete(path: Path) -> None:
+def check_complete(path: Path, src: rasterio.DatasetReader) -> None:
     """Refuse a GeoTIFF whose blocks point past the end of the file (a truncated download).
 
     Without this check a truncated file opens fine and fails, or silently reads zeros, deep
     inside a long run.
     """
     size = os.path.getsize(path)
-    with rasterio.open(path) as src:
-        if src.driver != "GTiff":
-            return
-        bands = [1] if src.interleaving and src.interleaving.name == "pixel" else list(src.indexes)
-        for band in bands:
-            for (row, col), _ in src.block_windows(band):
-                offset = src.get_tag_item(f"BLOCK_OFFSET_{col}_{row}", "TIFF", bidx=band)
-                length = src.get_tag_item(f"BLOCK_SIZE_{col}_{row}", "TIFF", bidx=band)
-                if offset is None or length is None:
-                    return  # this GDAL does not expose block offsets: nothing to check
-                if int(offset) and int(offset) + int(length) > size:
-                    raise InputError(
-                        f"{path} is truncated: block ({row}, {col}) of band {band} ends at byte "
-                        f"{int(offset) + int(length)} but the file has only {size} bytes"
-                    )
+    if src.driver != "GTiff":
+        return
+    bands = [1] if src.interleaving and src.interleaving.name == "pixel" else list(src.indexes)
+    for band in bands:
+        for (row, col), _ in src.block_windows(band):
+            offset = src.get_tag_item(f"BLOCK_OFFSET_{col}_{row}", "TIFF", bidx=band)
+            length = src.get_tag_item(f"BLOCK_SIZE_{col}_{row}", "TIFF", bidx=band)
+            if offset is None or length is None:
+                return  # this GDAL does not expose block offsets: nothing to check
+            if int(offset) and int(offset) + int(length) > size:
+                raise InputError(
+                    f"{path} is truncated: block ({row}, {col}) of band {band} ends at byte "
+                    f"{int(offset) + int(length)} but the file has only {size} bytes"
+                )
 
 
-def open_raster(path: Path, *, chunk_px: int, bands: list[int] | None, complex_pairs: bool = False) -> xr.DataArray:
-    """Open any GDAL raster lazily as a dask-backed (band, y, x) DataArray."""
+@dataclass(frozen=True)
+class RasterReader(FileReader):
+    """Reader of a raster GDAL reads. ``pairs``: the file's band positions holding the
+    real parts of (real, imaginary) band pairs, whose reader bands are then complex."""
+
+    pairs: tuple[int, ...] | None = None
+
+    def open(self) -> xr.DataArray:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)  # affine's '*' deprecation inside rioxarray
+            # lock=False: every read opens its own handle, so threads read in parallel.
+            lazy = rioxarray.open_rasterio(self.path, lock=False, cache=False, masked=False)
+        assert isinstance(lazy, xr.DataArray)
+        return lazy
+
+    def read(self, opened: xr.DataArray, index: tuple[Any, ...]) -> np.ndarray:
+        bands, rows, cols = index
+        if self.pairs is None:
+            return np.asarray(opened.variable[bands, rows, cols])
+        real = np.asarray(self.pairs)[bands]
+        pair = np.asarray(opened.variable[np.stack([real, real + 1], axis=1).ravel(), rows, cols], dtype=np.float32)
+        return pair[0::2] + 1j * pair[1::2]
+
+
+def _describe(path: Path) -> tuple[set[str], int, tuple[str, ...]]:
+    """(band dtypes, band count, band descriptions) of a raster, refused when GDAL cannot read
+    it or its blocks point past the end of the file; one open of the file."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)  # reported by open_scene
             with rasterio.open(path) as src:
-                dtypes = set(src.dtypes)
-                count = src.count
-                descriptions = tuple(d or "" for d in src.descriptions)
-            check_complete(path)
+                check_complete(path, src)
+                return set(src.dtypes), src.count, tuple(d or "" for d in src.descriptions)
     except RasterioError as error:
         raise InputError(f"cannot read {path} as a raster: {error}. Is it a complete, valid image file?") from None
+
+
+def open_raster(path: Path, *, chunk_px: int, bands: list[int] | None = None, complex_pairs: bool = False) -> xr.DataArray:
+    """Open any GDAL raster lazily as a dask-backed (band, y, x) DataArray: the file is opened
+    once to be checked and once (per process) by its reader, whose lazily indexed array
+    also gives the coordinates and attributes."""
+    dtypes, count, descriptions = _describe(path)
     if len(dtypes) > 1:
         raise UnsupportedDtypeError(f"{path} mixes band data types {sorted(dtypes)}; convert it to one type first")
     dtype = dtypes.pop()
@@ -78,27 +110,24 @@ def open_raster(path: Path, *, chunk_px: int, bands: list[int] | None, complex_p
         wrong = [b for b in bands if not 1 <= b <= count]
         if wrong:
             raise InputError(f"{path} has bands 1-{count}; band(s) {wrong} do not exist")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        warnings.simplefilter("ignore", DeprecationWarning)  # affine's '*' deprecation inside rioxarray
-        lazy = rioxarray.open_rasterio(path, lock=False, cache=False, masked=False)
-    assert isinstance(lazy, xr.DataArray)
-    positions = None
-    if bands is not None:
-        positions = tuple(b - 1 for b in bands)
-        lazy = lazy.isel(band=list(positions))
-        descriptions = tuple(descriptions[p] for p in positions)
-    lazy.attrs["band_names"] = descriptions
+    positions = tuple(b - 1 for b in bands) if bands is not None else tuple(range(count))
     if complex_pairs:
+        if len(positions) % 2:
+            raise InputError(f"--complex-pairs needs (real, imaginary) band pairs; {len(positions)} band(s) were selected")
         # (re, im) band pairs become one complex band each; GDAL's CInt16 reads as complex64.
-        pairs = lazy.shape[0] // 2
-        template = lazy.isel(band=slice(0, pairs)).astype(np.complex64)
-        template = template.assign_coords(band=np.arange(1, pairs + 1))
-        template.attrs["band_names"] = tuple(descriptions[0::2])
-        source = SceneSource.for_file("raster", str(path), template.shape, np.complex64, bands=positions, options=(("complex_pairs", True),))
+        reader = RasterReader.of(path, pairs=positions[0::2])
+        template = opened(reader).isel(band=list(positions[0::2])).astype(np.complex64)
+        template = template.assign_coords(band=np.arange(1, len(positions) // 2 + 1))
+        template.attrs["band_names"] = tuple(descriptions[p] for p in positions[0::2])
+        source = SceneSource.of(reader, template.shape, np.complex64)
         return scene_from_source(source, chunk_px, template=template)
-    source = SceneSource.for_file("raster", str(path), lazy.shape, lazy.dtype, bands=positions)
-    return scene_from_source(source, chunk_px, template=lazy)
+    reader = RasterReader.of(path)
+    template = opened(reader).copy(deep=False)
+    if bands is not None:
+        template = template.isel(band=list(positions))
+    template.attrs["band_names"] = tuple(descriptions[p] for p in positions)
+    source = SceneSource.of(reader, template.shape, template.dtype, bands=positions if bands is not None else None)
+    return scene_from_source(source, chunk_px, template=template)
 
 
 def _predictor(dtype: np.dtype[Any]) -> int:
@@ -198,3 +227,15 @@ def convert_to_cog(source: Path, target: Path, *, compress: str, tile_px: int, d
         options["COMPRESS"] = compress.upper()
         options["PREDICTOR"] = _predictor(np.dtype(dtype))
     rasterio.shutil.copy(source, target, driver="COG", **options)
+
+
+#: Suffixes of rasters that normally carry georeferencing (a PNG or JPEG need not).
+GEOSPATIAL_SUFFIXES = (".tif", ".tiff", ".gtiff", ".vrt", ".img", ".jp2", ".nc")
+
+FORMAT = InputFormat(
+    "a raster GDAL reads (GeoTIFF, COG, VRT, PNG...)",
+    claims=lambda path, request: path.is_file(),
+    open=lambda path, r: open_raster(path, chunk_px=r.chunk_px, bands=r.bands, complex_pairs=r.complex_pairs),
+    options=("bands", "complex_pairs"),
+    georeferenced=lambda path: path.suffix.lower() in GEOSPATIAL_SUFFIXES,
+)

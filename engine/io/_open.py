@@ -6,48 +6,40 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import xarray as xr
 
 from engine._options import get_option
-from engine.exceptions import InputError, MissingGeoreferenceWarning, UnsupportedDtypeError
-from engine.io._complex import open_hdf5, open_raw
-from engine.io._geotiff import open_raster
+from engine.exceptions import InputError, MissingGeoreferenceWarning, ParameterError
+from engine.io import _geotiff, _hdf5, _npy, _raw, _sentinel1, _ultrasound_rf, _zarr
+from engine.io._formats import OPTION_FLAGS, InputFormat, OpenRequest
 from engine.io._metadata import domain_from_metadata, looks_from_metadata
-from engine.io._sentinel1 import deburst, is_sentinel1, sentinel1_bursts, with_product_gcps
-from engine.io._zarr import open_zarr_scene
 from engine.scene import as_scene, georeference_of
-from engine.sources import SceneSource, scene_from_source
 
-#: Formats that normally carry georeferencing: a scene without it gets a warning.
-_GEOSPATIAL_SUFFIXES = (".tif", ".tiff", ".gtiff", ".vrt", ".img", ".jp2", ".nc", ".zarr")
+#: The input formats, in the order they are tried: the first that claims a path reads it.
+INPUT_FORMATS: tuple[InputFormat, ...] = (
+    _sentinel1.FORMAT,
+    _zarr.FORMAT,
+    _npy.FORMAT,
+    _ultrasound_rf.FORMAT,
+    _hdf5.FORMAT,
+    _raw.FORMAT,
+    _geotiff.FORMAT,  # last: GDAL reads almost anything else
+)
 
 
-def is_zarr(path: Path) -> bool:
-    return path.is_dir() and (
-        path.suffix == ".zarr" or any((path / name).exists() for name in (".zgroup", ".zarray", "zarr.json"))
-    )
-
-
-def _open_npy(path: Path, *, chunk_px: int) -> xr.DataArray:
-    try:
-        array = np.load(path, mmap_mode="r", allow_pickle=False)
-    except ValueError as error:
-        if "pickle" in str(error).lower() or "python objects" in str(error).lower():
-            raise UnsupportedDtypeError(f"{path} holds Python objects, not numbers") from None
-        raise InputError(f"cannot read {path} as a .npy array (truncated or corrupt?): {error}") from None
-    if array.dtype.kind not in "uifc" or array.dtype.names:
-        raise UnsupportedDtypeError(
-            f"{path} holds values of dtype {array.dtype}; expected integers, floats or complex numbers"
-        )
-    if array.ndim not in (2, 3):
-        raise InputError(f"{path} has shape {array.shape}; expected (y, x) or (band, y, x)")
-    if array.ndim == 3 and array.shape[-1] == 2 and array.dtype.kind in "uif":
-        # (rows, columns, 2): real and imaginary parts, a common way to store SLC crops.
-        source = SceneSource.for_file("npy", str(path), array.shape[:2], np.complex64, options=(("reim_last", True),))
-        return scene_from_source(source, chunk_px)
-    source = SceneSource.for_file("npy", str(path), array.shape, array.dtype)
-    return scene_from_source(source, chunk_px)
+def format_of(path: Path, request: OpenRequest) -> InputFormat:
+    """The format that reads ``path``; the options ``request`` gives that it cannot use are
+    refused with a clear message, never ignored."""
+    found = next((f for f in INPUT_FORMATS if f.claims(path, request)), None)
+    if found is None:
+        if path.is_dir():
+            raise InputError(f"{path} is a folder but neither a Zarr store nor a Sentinel-1 SAFE product")
+        raise InputError(f"{path} is not a file, a Zarr store or a Sentinel-1 product")
+    for name in request.given():
+        if name not in found.options:
+            users = "; ".join(f.description for f in INPUT_FORMATS if name in f.options)
+            raise ParameterError(f"{OPTION_FLAGS[name]} ({name}=) does not apply to {path.name}, {found.description}; it is for {users}")
+    return found
 
 
 def open_scene(
@@ -72,7 +64,9 @@ def open_scene(
     Parameters
     ----------
     path
-        GeoTIFF/COG or any raster GDAL reads (PNG, JPEG, BMP...), a Zarr store, or a ``.npy`` file.
+        GeoTIFF/COG or any raster GDAL reads (PNG, JPEG, BMP...), a Zarr store, a Sentinel-1 SLC
+        product, an HDF5 file (NISAR/UAVSAR, ultrasound channel RF), a raw file or a ``.npy``
+        array (see :data:`INPUT_FORMATS`). Options a format cannot use are refused.
     chunk_px
         Spatial chunk size; default ``get_option("chunk_size_px")``.
     domain
@@ -109,35 +103,17 @@ def open_scene(
         raise InputError(f"chunk size must be a positive number of pixels, got {chunk_px}")
     if not path.exists():
         raise InputError(f"{path} does not exist")
-    if is_sentinel1(path):
-        scenes = sentinel1_bursts(path, swath=swath, polarisation=polarisation, bursts=None if burst is None else [burst], chunk_px=chunk)
-        scene = scenes[0] if len(scenes) == 1 else with_product_gcps(path, deburst(scenes))
-    elif is_zarr(path):
-        scene = open_zarr_scene(path, chunk_px=chunk, variable=variable)
-    elif path.suffix.lower() == ".npy":
-        scene = _open_npy(path, chunk_px=chunk)
-    elif path.suffix.lower() in (".h5", ".hdf5", ".he5"):
-        scene = open_hdf5(path, variable=variable, chunk_px=chunk)
-    elif path.is_dir():
-        raise InputError(f"{path} is a folder but neither a Zarr store nor a Sentinel-1 SAFE product")
-    elif shape is not None or dtype is not None:
-        if shape is None or dtype is None:
-            raise InputError("a raw file needs both its shape (--shape ROWSxCOLS) and its dtype (--dtype)")
-        scene = open_raw(path, shape=shape, dtype=dtype, offset=header_bytes, chunk_px=chunk)
-    elif path.suffix.lower() in (".slc", ".raw", ".bin", ".dat") and not _has_gdal_header(path):
-        raise InputError(
-            f"{path} looks like a raw file without a header (.hdr/.vrt/.xml): give its --shape ROWSxCOLS "
-            "and --dtype (complex64 for most SLC files)"
-        )
-    else:
-        scene = open_raster(path, chunk_px=chunk, bands=bands, complex_pairs=complex_pairs)
+    request = OpenRequest(chunk, bands=bands, variable=variable, complex_pairs=complex_pairs, shape=shape, dtype=dtype,
+                          header_bytes=header_bytes, swath=swath, polarisation=polarisation, burst=burst)
+    found = format_of(path, request)
+    scene = found.open(path, request)
     if any(size == 0 for size in scene.shape):
         raise InputError(f"{path} is empty (shape {dict(zip(scene.dims, scene.shape, strict=True))})")
     if nodata is not None:
         scene.attrs["_FillValue"] = nodata
     band_names = scene.attrs.get("band_names") or scene.attrs.get("long_name") or ()
     declared = domain or domain_from_metadata(scene.attrs, tuple(band_names) if not isinstance(band_names, str) else (band_names,))
-    if (path.suffix.lower() in _GEOSPATIAL_SUFFIXES or is_zarr(path)) and not georeference_of(scene).is_georeferenced:
+    if found.georeferenced(path) and not georeference_of(scene).is_georeferenced:
         warnings.warn(
             f"{path} has no CRS, geotransform or GCPs; the output will not be georeferenced either",
             MissingGeoreferenceWarning,
@@ -146,10 +122,6 @@ def open_scene(
     scene = as_scene(scene, domain=declared, looks=looks if looks is not None else looks_from_metadata(scene.attrs))
     scene.attrs["source"] = str(path)
     return scene
-
-
-def _has_gdal_header(path: Path) -> bool:
-    return any(path.with_name(path.name + suffix).exists() or path.with_suffix(suffix).exists() for suffix in (".hdr", ".vrt"))
 
 
 def describe_scene(scene: xr.DataArray) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import xarray as xr
 from rasterio.control import GroundControlPoint
 
 from engine.exceptions import InputError
+from engine.io._formats import InputFormat, OpenRequest
 from engine.scene import BURST_COORD
 
 #: Lines dropped at each end of each burst when debursting (xarray-sentinel's default).
@@ -196,3 +197,20 @@ def with_product_gcps(path: Path, mosaic: xr.DataArray) -> xr.DataArray:
             gcps.append(GroundControlPoint(row, float(pixel), float(grid["longitude"].values[i, j]),
                                            float(grid["latitude"].values[i, j]), float(grid["height"].values[i, j]), f"{i}_{j}"))
     return mosaic.rio.write_gcps(gcps, "EPSG:4326")
+
+
+def open_sentinel1(path: Path, request: OpenRequest) -> xr.DataArray:
+    """One swath/polarisation of a product: one burst, or all of them debursted."""
+    bursts = None if request.burst is None else [request.burst]
+    scenes = sentinel1_bursts(path, swath=request.swath, polarisation=request.polarisation, bursts=bursts, chunk_px=request.chunk_px)
+    return scenes[0] if len(scenes) == 1 else with_product_gcps(path, deburst(scenes))
+
+
+#: No halo reads: xarray-sentinel's lazily read measurement is the reader; bursts are cropped
+#: and debursted by dask, so their blocks share halos through dask.overlap.
+FORMAT = InputFormat(
+    "a Sentinel-1 SLC product (SAFE folder or .zip)",
+    claims=lambda path, request: is_sentinel1(path),
+    open=open_sentinel1,
+    options=("swath", "polarisation", "burst"),
+)

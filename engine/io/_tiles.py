@@ -102,12 +102,16 @@ def tile_scene(
     bound_gdal_cache()
     temporary = temporary_sibling(target)
     try:
-        check_complete(source)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             src = rasterio.open(source)
     except RasterioError as error:
         raise InputError(f"cannot read {source} as a raster: {error}") from None
+    try:
+        check_complete(source, src)
+    except BaseException:
+        src.close()
+        raise
     try:
         with src:
             gcps, gcp_crs = src.gcps

@@ -12,6 +12,7 @@ import json
 import shutil
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,31 @@ import xarray as xr
 from engine.exceptions import InputError, OutputError
 from engine.io._atomic import CANCELLED, mark_as_ours
 from engine.io._blocks import BlockStats
-from engine.sources import SceneSource, scene_from_source
+from engine.io._formats import InputFormat
+from engine.sources import FileReader, SceneSource, scene_from_source
 
 _STATE = ".despeckle"
+
+
+@dataclass(frozen=True)
+class ZarrReader(FileReader):
+    """Reader of one variable of a Zarr store (its chunks read on demand)."""
+
+    variable: str
+
+    def open(self) -> xr.Variable:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return xr.open_zarr(self.path, decode_coords="all", mask_and_scale=False, chunks=None)[self.variable].variable
+
+    def read(self, opened: xr.Variable, index: tuple[Any, ...]) -> np.ndarray:
+        return np.asarray(opened[index])
+
+
+def is_zarr(path: Path) -> bool:
+    return path.is_dir() and (
+        path.suffix == ".zarr" or any((path / name).exists() for name in (".zgroup", ".zarray", "zarr.json"))
+    )
 
 
 def open_zarr_scene(path: Path, *, chunk_px: int, variable: str | None) -> xr.DataArray:
@@ -45,7 +68,7 @@ def open_zarr_scene(path: Path, *, chunk_px: int, variable: str | None) -> xr.Da
     if variable not in ds.data_vars:
         raise InputError(f"{path} has no variable {variable!r}; it has {', '.join(map(str, ds.data_vars))}")
     lazy = ds[variable]
-    source = SceneSource.for_file("zarr", str(path), lazy.shape, lazy.dtype, variable=variable)
+    source = SceneSource.of(ZarrReader.of(path, str(variable)), lazy.shape, lazy.dtype)
     return scene_from_source(source, chunk_px, template=lazy)
 
 
@@ -115,3 +138,12 @@ def finalize_zarr(store: Path, *, variable: str, attrs: Mapping[str, Any]) -> No
     group[variable].attrs.update(dict(attrs))
     shutil.rmtree(_state_dir(store), ignore_errors=True)
     zarr.consolidate_metadata(str(store))
+
+
+FORMAT = InputFormat(
+    "a Zarr store",
+    claims=lambda path, request: is_zarr(path),
+    open=lambda path, r: open_zarr_scene(path, chunk_px=r.chunk_px, variable=r.variable),
+    options=("variable",),
+    georeferenced=lambda path: True,
+)
