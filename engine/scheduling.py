@@ -7,6 +7,7 @@ runs on each. No home-made job system: this only chooses and drives a dask sched
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import threading
@@ -109,8 +110,10 @@ def open_runner(spec: str | int | None = None, *, num_workers: int | None = None
             raise ParameterError(f"a local cluster needs at least one worker, got {text!r}")
         from distributed import Client, LocalCluster
 
+        # silence_logs: a task's error reaches the caller as an exception, said once and clearly;
+        # the workers' own logs would print it again as tracebacks.
         with LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.CRITICAL
         ) as cluster, Client(cluster) as client:
             yield DistributedRunner(client, f"LocalCluster of {workers} worker processes")
         return

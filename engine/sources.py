@@ -8,8 +8,13 @@ block *with its halo* straight from the file: blocks need no data from their nei
 stays at a few blocks per worker whatever the scene size, and a cluster moves no halo data.
 
 A scene remembers its source (:func:`scene_from_source`). :func:`source_of` finds it again,
-also after the scene was *selected* (bands, spatial slices: ``isel``/``sel``), and says why not
-when the scene's pixels are no longer what the file holds.
+also after the scene was *selected* (bands, spatial slices: ``isel``/``sel``; the selection is
+located from the dask graph, not from coordinates a caller may relabel); :func:`locate_source`
+also says why not when the scene's pixels are no longer what the file holds. A file changed
+after its scene was opened is refused when read.
+
+The Sentinel-1 reader is xarray-sentinel's (``engine.io._sentinel1``): its bursts are cropped
+and debursted by dask, so those scenes share halos between chunks through dask.overlap.
 """
 
 from __future__ import annotations
@@ -18,17 +23,18 @@ import os
 import threading
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any
 
+import dask
 import dask.array as da
 import numpy as np
 from dask.base import tokenize
+from dask.highlevelgraph import HighLevelGraph
 
-#: Encoding keys under which an opened scene remembers its source, the dask array it read and
-#: the coordinates it had (to locate a selection of it in the file).
+from engine.exceptions import InputError
+
+#: The encoding key under which an opened scene remembers where it came from (:class:`Origin`).
 SOURCE_ENCODING = "despeckle_source"
-SOURCE_NAME_ENCODING = "despeckle_source_array"
-SOURCE_COORDS_ENCODING = "despeckle_source_coords"
 
 #: dask layers that select or re-chunk pixels without changing them.
 _SELECTING_LAYERS = ("getitem-", "rechunk-")
@@ -36,39 +42,52 @@ _SELECTING_LAYERS = ("getitem-", "rechunk-")
 _open_lock = threading.Lock()
 
 
-class FormatReader(Protocol):
-    """What a format provides to re-read regions of its files (see ``engine.io``).
-
-    ``open()`` returns the lazily indexed array behind the file (opened once per process and
-    per file version, see :func:`opened`); ``read(opened, index)`` reads ``index`` (one
-    slice, or for the band axis an integer array, per dimension of ``shape``)."""
-
-    def open(self) -> Any: ...
-
-    def read(self, opened: Any, index: tuple[Any, ...]) -> np.ndarray: ...
-
-
 @dataclass(frozen=True)
 class FileReader:
-    """The base of the formats' readers: the file, and its stamp (modification time, size), so
-    that a file rewritten in place is opened again, not served stale. Subclasses add what
-    their format needs (a variable, a band layout...) as fields."""
+    """The base of the formats' readers (``engine.io``): a file and its stamp (modification
+    time, size, inode) when the scene was opened. Subclasses add what their format needs (a
+    variable, a band layout...) as fields, and define ``open()``, the lazily indexed array
+    behind the file (opened once per process, see :func:`opened`), and ``read(opened, index)``,
+    the pixels of ``index`` (one slice, or for the band axis an integer array, per dimension)."""
 
     path: str
-    stamp: tuple[float, int]
+    stamp: tuple[int, ...]
 
     @classmethod
     def of(cls, path: str | os.PathLike[str], *values: Any, **fields: Any) -> Any:
-        stat = os.stat(path)
-        return cls(str(path), (stat.st_mtime, stat.st_size), *values, **fields)
+        # Absolute: a scene must read the same file after os.chdir, and in workers started elsewhere.
+        absolute = os.path.abspath(path)
+        return cls(absolute, _stamp(absolute), *values, **fields)
+
+    def open(self) -> Any:
+        raise NotImplementedError
+
+    def read(self, opened: Any, index: tuple[Any, ...]) -> np.ndarray:
+        raise NotImplementedError
+
+    def check_unchanged(self) -> None:
+        """Refuse to read a file replaced or rewritten since the scene was opened: its pixels
+        would no longer match the scene's shape and metadata (and a truncated memory-mapped
+        file would crash the process)."""
+        try:
+            current = _stamp(self.path)
+        except OSError:
+            raise InputError(f"{self.path} is gone: it was removed or renamed after the scene was opened") from None
+        if current != self.stamp:
+            raise InputError(f"{self.path} changed after the scene was opened; open it again")
+
+
+def _stamp(path: str) -> tuple[int, ...]:
+    stat = os.stat(path)
+    return stat.st_mtime_ns, stat.st_size, stat.st_ino
 
 
 @lru_cache(maxsize=32)
-def _opened(reader: FormatReader) -> Any:
+def _opened(reader: FileReader) -> Any:
     return reader.open()
 
 
-def opened(reader: FormatReader) -> Any:
+def opened(reader: FileReader) -> Any:
     """``reader.open()``, once per process (readers are frozen dataclasses carrying the file's
     stamp, so a changed file is a different key)."""
     with _open_lock:
@@ -93,7 +112,7 @@ class SceneSource:
         The scene is 2-D: the single band ``bands[0]`` of a (band, y, x) reader.
     """
 
-    reader: Any
+    reader: FileReader
     shape: tuple[int, ...]
     dtype: str
     bands: tuple[int, ...] | None = None
@@ -102,7 +121,7 @@ class SceneSource:
     _read_ndim: int = field(default=0, repr=False)
 
     @classmethod
-    def of(cls, reader: FormatReader, shape: tuple[int, ...], dtype: Any, *, bands: tuple[int, ...] | None = None) -> SceneSource:
+    def of(cls, reader: FileReader, shape: tuple[int, ...], dtype: Any, *, bands: tuple[int, ...] | None = None) -> SceneSource:
         return cls(reader, tuple(int(n) for n in shape), np.dtype(dtype).str, bands=bands, _read_ndim=len(shape))
 
     def __dask_tokenize__(self) -> tuple[Any, ...]:
@@ -111,7 +130,7 @@ class SceneSource:
     def read(self, index: tuple[slice, ...]) -> np.ndarray:
         """Pixels of ``index`` (one slice per dimension of :attr:`shape`), clipped to the scene."""
         rows, cols = (_clip(s, n, o) for s, n, o in zip(index[-2:], self.shape[-2:], self.origin, strict=True))
-        leading: tuple[Any, ...] = ()
+        leading: tuple[Any, ...] = tuple(index[:-2])  # (time, band, ...) of a many-dimensional store: as asked
         if self._read_ndim == 3:
             wanted = index[0] if not self.band_dropped else slice(0, 1)
             positions = np.arange(self.shape[0] if not self.band_dropped else 1)[wanted]
@@ -119,7 +138,14 @@ class SceneSource:
                 positions = np.asarray(self.bands)[positions]
             contiguous = positions.size and np.all(np.diff(positions) == 1)
             leading = (slice(int(positions[0]), int(positions[-1]) + 1) if contiguous else positions,)
-        data = self.reader.read(opened(self.reader), (*leading, rows, cols))
+        self.reader.check_unchanged()
+        failure = None
+        try:
+            data = self.reader.read(opened(self.reader), (*leading, rows, cols))
+        except OSError as error:
+            failure = InputError(f"reading {self.reader.path} failed: {error}. Is the file complete, and still there?")
+        if failure is not None:  # raised without GDAL's exception as context, which dask.distributed cannot unpickle
+            raise failure
         if self.band_dropped:
             data = data[0]
         return np.asarray(data).astype(np.dtype(self.dtype), copy=False)
@@ -158,10 +184,21 @@ def _read_block(source: SceneSource, block_info: Any = None) -> np.ndarray:
     return source.read(tuple(slice(start, stop) for start, stop in location))
 
 
+@dataclass(frozen=True)
+class Origin:
+    """What an opened scene remembers: its source, the dask array that read it (name, chunks)
+    and its dims, to recognise the scene, or a selection of it, later."""
+
+    source: SceneSource
+    array: str
+    chunks: tuple[tuple[int, ...], ...]
+    dims: tuple[str, ...]
+
+
 def scene_from_source(source: SceneSource, chunk_px: int, template: Any = None) -> Any:
     """A dask-backed scene read block by block from ``source``, which it remembers for halo
     reads. ``template``: a lazily opened DataArray whose coordinates and attributes it keeps;
-    without one the dims are (y, x) or (band, y, x) with integer coordinates."""
+    without one the dims are (y, x) or (band, y, x)."""
     import xarray as xr
 
     chunks = da.core.normalize_chunks((1,) * (len(source.shape) - 2) + (chunk_px, chunk_px), source.shape)
@@ -169,13 +206,8 @@ def scene_from_source(source: SceneSource, chunk_px: int, template: Any = None) 
     if template is not None:
         scene = template.copy(data=data)
     else:
-        dims = ("y", "x") if data.ndim == 2 else ("band", "y", "x")
-        first = 1 if data.ndim == 3 else 0  # bands are numbered from 1, as GDAL's
-        coords = {d: np.arange(first if d == "band" else 0, n + (first if d == "band" else 0)) for d, n in zip(dims, data.shape, strict=True)}
-        scene = xr.DataArray(data, dims=dims, coords=coords)
-    scene.encoding[SOURCE_ENCODING] = source
-    scene.encoding[SOURCE_NAME_ENCODING] = data.name
-    scene.encoding[SOURCE_COORDS_ENCODING] = {d: np.asarray(scene[d].values) for d in scene.dims if d in scene.coords}
+        scene = xr.DataArray(data, dims=("y", "x") if data.ndim == 2 else ("band", "y", "x"))
+    scene.encoding[SOURCE_ENCODING] = Origin(source, data.name, data.chunks, tuple(map(str, scene.dims)))
     return scene
 
 
@@ -187,51 +219,66 @@ def source_of(scene: Any) -> SceneSource | None:
 def locate_source(scene: Any) -> tuple[SceneSource | None, str]:
     """(the scene's source, "") or (None, why not): the scene was not read from a file, its
     pixels were changed after opening, or the selection cannot be located in the file."""
-    source = scene.encoding.get(SOURCE_ENCODING)
-    if source is None:
-        return None, "the scene was not opened from a file"
+    origin = scene.encoding.get(SOURCE_ENCODING)
+    if not isinstance(origin, Origin):
+        return None, "the scene carries no file source (built in memory, or an xarray operation such as where, astype or arithmetic dropped it)"
     if not isinstance(scene.data, da.Array):
         return None, "the scene's pixels are in memory"
-    if scene.data.name == scene.encoding.get(SOURCE_NAME_ENCODING):
-        return source, ""
+    if scene.data.name == origin.array:
+        return origin.source, ""
     layers = scene.data.__dask_graph__().layers
-    read = scene.encoding.get(SOURCE_NAME_ENCODING)
-    changed = [name for name in layers if name != read and not name.startswith(_SELECTING_LAYERS)]
-    if read not in layers or changed:
+    changed = [name for name in layers if name != origin.array and not name.startswith(_SELECTING_LAYERS)]
+    if origin.array not in layers or changed:
         return None, "the scene's pixels were changed after opening (arithmetic, type conversion or reordering)"
-    return _selection(scene, source)
+    return _selection(scene, origin)
 
 
-def _selection(scene: Any, source: SceneSource) -> tuple[SceneSource | None, str]:
-    """The source of a band and spatial selection of the opened scene, located by coordinates."""
-    original = scene.encoding.get(SOURCE_COORDS_ENCODING) or {}
-    spans = []
-    for dim in scene.dims[-2:]:
-        if dim not in original or dim not in scene.coords:
-            return None, f"the scene was sliced and its {dim!r} coordinate cannot place the slice in the file"
-        start = _contiguous_run(original[dim], np.asarray(scene[dim].values))
-        if start is None:
-            return None, f"the scene's {dim!r} selection is not a contiguous, forward run of the file's {dim!r}"
-        spans.append((start, start + scene.sizes[dim]))
-    bands: tuple[int, ...] | None = None
-    dropped = scene.ndim == 2 and len(source.shape) == 3
-    if len(source.shape) == 3:
-        if "band" not in original or "band" not in scene.coords:
-            return None, "the scene's bands were selected and have no 'band' coordinate to find them in the file"
-        wanted = np.atleast_1d(scene["band"].values)
-        found = [np.flatnonzero(original["band"] == b) for b in wanted]
-        if any(f.size != 1 for f in found):
-            return None, "the scene's band coordinate does not identify its bands in the file"
-        bands = tuple(int(f[0]) for f in found)
-    return source.selected(bands, dropped, spans[0], spans[1]), ""
+def _selection(scene: Any, origin: Origin) -> tuple[SceneSource | None, str]:
+    """The source of a band and spatial selection of the opened scene.
+
+    Where the selected pixels lie in the file is read from the selection itself, not from the
+    coordinates (which a caller may have relabelled): the scene's graph is replayed with the
+    read replaced by one that yields each pixel's position in the file, over the first row and
+    column of the selection only."""
+    source = origin.source
+    if len(origin.dims) > 3:
+        return None, f"the file's variable has dims {origin.dims}; halo reads select (band, y, x) only"
+    if tuple(scene.dims[-2:]) != origin.dims[-2:] or scene.ndim > len(origin.dims):
+        return None, f"the scene's dims {tuple(scene.dims)} are no longer the file's {origin.dims}"
+    probe = _position_probe(scene.data, origin.array, source.shape, origin.chunks)
+    lead = (0,) * (scene.ndim - 2)
+    row_codes, col_codes, band_codes = dask.compute(
+        probe[(*lead, slice(None), 0)], probe[(*lead, 0, slice(None))],
+        probe[:, 0, 0] if scene.ndim == 3 else probe[0:1, 0], scheduler="sync",
+    )
+    height, width = source.shape[-2:]
+    rows, cols = (row_codes // width) % height, col_codes % width
+    if not (_forward_run(rows) and _forward_run(cols)):
+        return None, "the scene's selection is not a contiguous, forward run of the file's rows and columns"
+    bands = tuple(int(b) for b in band_codes // (width * height)) if len(source.shape) == 3 else None
+    return source.selected(bands, scene.ndim == 2 and len(source.shape) == 3, (int(rows[0]), int(rows[-1]) + 1),
+                           (int(cols[0]), int(cols[-1]) + 1)), ""
 
 
-def _contiguous_run(original: np.ndarray, selected: np.ndarray) -> int | None:
-    """Where ``selected`` starts in ``original`` if it is original[k:k + n], else None."""
-    if selected.size == 0 or selected.size > original.size:
-        return None
-    starts = np.flatnonzero(original == selected[0])
-    for k in starts:
-        if k + selected.size <= original.size and np.array_equal(original[k : k + selected.size], selected):
-            return int(k)
-    return None
+def _forward_run(positions: np.ndarray) -> bool:
+    return positions.size > 0 and bool(np.all(np.diff(positions) == 1))
+
+
+def _position_probe(data: da.Array, read_name: str, shape: tuple[int, ...], chunks: tuple[tuple[int, ...], ...]) -> da.Array:
+    """``data``'s graph with the read layer ``read_name`` replaced by one whose pixels are their
+    own positions in the file, coded (band * height + row) * width + column."""
+    positions = da.map_blocks(_position_block, chunks=chunks, dtype=np.int64, name=read_name, shape=shape,
+                              meta=np.empty((0,) * len(shape), dtype=np.int64))
+    graph = data.__dask_graph__()
+    replacement = positions.__dask_graph__()
+    layers = {**graph.layers, **replacement.layers}
+    dependencies = {**graph.dependencies, **replacement.dependencies}
+    return da.Array(HighLevelGraph(layers, dependencies), data.name, data.chunks, meta=np.empty((0,) * data.ndim, dtype=np.int64))
+
+
+def _position_block(shape: tuple[int, ...], block_info: Any = None) -> np.ndarray:
+    location = block_info[None]["array-location"]
+    axes = np.ix_(*(np.arange(start, stop, dtype=np.int64) for start, stop in location))
+    height, width = shape[-2:]
+    band = axes[0] if len(shape) == 3 else 0
+    return (band * height + axes[-2]) * width + axes[-1]

@@ -8,12 +8,19 @@ support is kept (as ``<name>.partial``) so the run can continue.
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import os
 import shutil
+import socket
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from engine.exceptions import OutputError, OutputExistsError
+
+T = TypeVar("T")
 
 #: Blocks still being written when a run is cancelled check this set and stop writing.
 CANCELLED: set[str] = set()
@@ -59,9 +66,78 @@ def remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+#: This machine, in temporary names: a process may only judge the liveness of its own host's.
+_HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:6]
+
+
 def temporary_sibling(target: Path) -> Path:
-    """A hidden, unique name beside ``target``."""
-    return target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}.partial"
+    """A hidden, unique name beside ``target``, naming the host and process that write it.
+
+    Temporaries a killed run left beside ``target`` (same host, process gone) are removed first:
+    nobody else can finish them, and they may be large."""
+    remove_stale_temporaries(target)
+    return target.parent / f".{target.name}.{_HOST}-{os.getpid()}-{uuid.uuid4().hex[:8]}.partial"
+
+
+def remove_stale_temporaries(target: Path) -> list[Path]:
+    """Remove the temporaries of ``target`` whose writer (on this host) is no longer running."""
+    removed = []
+    prefix = f".{target.name}.{_HOST}-"
+    try:
+        candidates = [p for p in target.parent.iterdir() if p.name.startswith(prefix) and p.name.endswith(".partial")]
+    except OSError:
+        return removed
+    for candidate in candidates:
+        pid = candidate.name[len(prefix) :].split("-", 1)[0]
+        if pid.isdigit() and not _running(int(pid)):
+            remove(candidate)
+            removed.append(candidate)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+#: What a failed write most likely means, by errno.
+_WRITE_HINTS = {
+    errno.ENOSPC: "the disk is full; free some space or write elsewhere",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EACCES: "permission denied; write to a folder you may write to",
+    errno.EPERM: "permission denied; write to a folder you may write to",
+    errno.EROFS: "the file system is read-only",
+}
+
+
+def writing(target: Path, write: Callable[[], T]) -> T:
+    """``write()``, with an operating-system error while writing ``target`` turned into a clear
+    :class:`OutputError` (also inside dask workers, where it travels back to the caller)."""
+    try:
+        return write()
+    except OutputError:
+        raise
+    except OSError as error:
+        hint = _WRITE_HINTS.get(error.errno or 0)
+        if hint is None and _nearly_full(target.parent):
+            # GDAL reports "Write failed" without the errno (libtiff printed it to stderr).
+            hint = _WRITE_HINTS[errno.ENOSPC]
+        failure = OutputError(f"writing {target} failed: {hint or error}; nothing was left at {target}")
+    # Raised here, outside the handler, so without GDAL's exception as its context: dask.distributed
+    # cannot unpickle that one, and would hand the caller a bare Exception instead.
+    raise failure
+
+
+def _nearly_full(folder: Path) -> bool:
+    try:
+        return shutil.disk_usage(folder).free < 16 * 2**20
+    except OSError:
+        return False
 
 
 def resumable_sibling(target: Path) -> Path:

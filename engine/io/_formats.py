@@ -1,7 +1,7 @@
 """What an input format is to ``open_scene``: which files it claims, how it opens them, which of
 ``open_scene``'s options it uses. Each format module (``_geotiff``, ``_zarr``, ``_sentinel1``,
 ``_hdf5``, ``_ultrasound_rf``, ``_raw``, ``_npy``) defines one :class:`InputFormat` and a
-reader (``engine.sources.FormatReader``); ``_open.INPUT_FORMATS`` lists them in the order they
+reader (``engine.sources.FileReader``; Sentinel-1 excepted, see there); ``_open.INPUT_FORMATS`` lists them in the order they
 are tried. A new format is one module and one line in that list."""
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ import os
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from rasterio.windows import Window
 
 from engine._gdal import bound_gdal_cache
 from engine.exceptions import InputError, UnsupportedDtypeError
-from engine.io._atomic import CANCELLED
+from engine.io._atomic import CANCELLED, writing
 from engine.io._blocks import BlockStats
 from engine.io._formats import InputFormat
 from engine.scene import Georeference
@@ -112,8 +113,11 @@ def open_raster(path: Path, *, chunk_px: int, bands: list[int] | None = None, co
             raise InputError(f"{path} has bands 1-{count}; band(s) {wrong} do not exist")
     positions = tuple(b - 1 for b in bands) if bands is not None else tuple(range(count))
     if complex_pairs:
-        if len(positions) % 2:
-            raise InputError(f"--complex-pairs needs (real, imaginary) band pairs; {len(positions)} band(s) were selected")
+        if len(positions) % 2 or any(im != re + 1 for re, im in zip(positions[0::2], positions[1::2], strict=True)):
+            raise InputError(
+                f"--complex-pairs needs (real, imaginary) band pairs, each imaginary band right after its real band "
+                f"(e.g. --band 1 --band 2 --band 5 --band 6); got bands {[p + 1 for p in positions]}"
+            )
         # (re, im) band pairs become one complex band each; GDAL's CInt16 reads as complex64.
         reader = RasterReader.of(path, pairs=positions[0::2])
         template = opened(reader).isel(band=list(positions[0::2])).astype(np.complex64)
@@ -190,6 +194,7 @@ def write_geotiff_block(
     index: tuple[int, ...],
     region: tuple[slice, ...],
     path: str,
+    target: str,
     lock_name: str,
     nodata: float | None,
     dtype: str,
@@ -209,10 +214,14 @@ def write_geotiff_block(
     with named_lock(lock_name):
         if lock_name in CANCELLED:
             return stats
-        # NUM_THREADS: GDAL compresses the block's tiles in parallel (~13 % faster with DEFLATE).
-        with rasterio.open(path, "r+", NUM_THREADS="ALL_CPUS") as dst:
-            dst.write(data, indexes=list(range(bands.start + 1, bands.stop + 1)), window=window)
+        writing(Path(target), partial(_write_window, path, data, list(range(bands.start + 1, bands.stop + 1)), window))
     return stats
+
+
+def _write_window(path: str, data: np.ndarray, indexes: list[int], window: Window) -> None:
+    # NUM_THREADS: GDAL compresses the block's tiles in parallel (~13 % faster with DEFLATE).
+    with rasterio.open(path, "r+", NUM_THREADS="ALL_CPUS") as dst:
+        dst.write(data, indexes=indexes, window=window)
 
 
 def update_tags(path: Path, tags: Mapping[str, str]) -> None:

@@ -1,4 +1,5 @@
-"""NISAR/UAVSAR HDF5 products (and any HDF5 file holding a 2-D image dataset)."""
+"""HDF5 files: NISAR/UAVSAR products (their SLC found by the layout), a file holding a single
+2-D image dataset, or the dataset named by ``variable``."""
 
 from __future__ import annotations
 
@@ -44,6 +45,8 @@ def hdf5_dataset(path: Path, variable: str | None) -> str:
 
     with h5py.File(path, "r") as f:
         if variable and variable in f:
+            if not isinstance(f[variable], h5py.Dataset):
+                raise InputError(f"{path}:{variable} is a group, not a dataset; name the image dataset inside it")
             return variable
         wanted = [variable.upper()] if variable else list(POLARISATIONS)
         for layout in HDF5_LAYOUTS:
@@ -54,8 +57,10 @@ def hdf5_dataset(path: Path, variable: str | None) -> str:
                         return name
         found: list[str] = []
         f.visititems(lambda name, obj: found.append(name) if getattr(obj, "ndim", 0) == 2 else None)
+    if variable is None and len(found) == 1:
+        return found[0]  # the only image in the file
     raise InputError(
-        f"{path} has no SLC {'for ' + repr(variable) if variable else ''} in the NISAR/UAVSAR layout "
+        f"{path} has no SLC{' for ' + repr(variable) if variable else ''} in the NISAR/UAVSAR layout "
         f"(science/LSAR/[R]SLC/swaths/frequencyA/<pol>); its 2-D datasets: {', '.join(found) or 'none'}. "
         "Give the dataset path with --variable"
     )
@@ -68,7 +73,7 @@ def open_hdf5(path: Path, *, variable: str | None, chunk_px: int) -> xr.DataArra
         name = hdf5_dataset(path, variable)
         with h5py.File(path, "r") as f:
             shape, dtype = f[name].shape, f[name].dtype
-    except OSError as error:
+    except (OSError, KeyError) as error:
         raise InputError(f"cannot read {path} as HDF5 (truncated or corrupt?): {error}") from None
     if dtype.kind not in "uifc" or len(shape) != 2:
         raise UnsupportedDtypeError(f"{path}:{name} is {dtype} with shape {shape}; expected a 2-D numeric image")

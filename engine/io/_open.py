@@ -37,8 +37,8 @@ def format_of(path: Path, request: OpenRequest) -> InputFormat:
         raise InputError(f"{path} is not a file, a Zarr store or a Sentinel-1 product")
     for name in request.given():
         if name not in found.options:
-            users = "; ".join(f.description for f in INPUT_FORMATS if name in f.options)
-            raise ParameterError(f"{OPTION_FLAGS[name]} ({name}=) does not apply to {path.name}, {found.description}; it is for {users}")
+            users = " or ".join(f.description for f in INPUT_FORMATS if name in f.options)
+            raise ParameterError(f"{OPTION_FLAGS[name]} does not apply to {path.name} ({found.description}); it is for {users}")
     return found
 
 
@@ -98,7 +98,7 @@ def open_scene(
         ``attrs["domain"]``, ``attrs["looks"]`` and ``attrs["source"]``.
     """
     path = Path(path).expanduser()
-    chunk = int(chunk_px or get_option("chunk_size_px"))
+    chunk = int(chunk_px if chunk_px is not None else get_option("chunk_size_px"))
     if chunk < 1:
         raise InputError(f"chunk size must be a positive number of pixels, got {chunk_px}")
     if not path.exists():

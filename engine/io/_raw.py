@@ -46,8 +46,10 @@ def claims_raw(path: Path, shape: Any, dtype: Any) -> bool:
 
 def parse_shape(text: str | tuple[int, int]) -> tuple[int, int]:
     """``"500x400"`` or ``(500, 400)`` -> (rows, columns)."""
-    if isinstance(text, tuple):
-        rows, cols = text
+    if isinstance(text, (tuple, list)):
+        if len(text) != 2:
+            raise InputError(f"shape must be (rows, columns), got {text!r}")
+        rows, cols = (int(v) for v in text)
     else:
         try:
             rows, cols = (int(v) for v in str(text).lower().replace(",", "x").split("x"))
@@ -72,6 +74,8 @@ def open_raw(path: Path, *, shape: Any, dtype: str | None, offset: int, chunk_px
             )
         raise InputError("a raw file needs both its shape (--shape ROWSxCOLS) and its dtype (--dtype)")
     rows, cols = parse_shape(shape)
+    if offset < 0:
+        raise InputError(f"--header-bytes must be 0 or more, got {offset}")
     try:
         kind = np.dtype(dtype)
     except TypeError:
@@ -79,7 +83,10 @@ def open_raw(path: Path, *, shape: Any, dtype: str | None, offset: int, chunk_px
     if kind.kind not in "uifc":
         raise UnsupportedDtypeError(f"raw files must hold numbers, got dtype {kind}")
     expected = rows * cols * kind.itemsize
-    actual = os.path.getsize(path) - offset
+    size = os.path.getsize(path)
+    if offset >= size:
+        raise InputError(f"{path} has {size} bytes; a {offset}-byte header leaves nothing to read")
+    actual = size - offset
     if actual != expected:
         problem = "is truncated" if actual < expected else "is larger"
         raise InputError(
@@ -92,7 +99,7 @@ def open_raw(path: Path, *, shape: Any, dtype: str | None, offset: int, chunk_px
 
 
 FORMAT = InputFormat(
-    "a raw headerless file read with --shape and --dtype",
+    "a raw headerless file",
     claims=lambda path, r: path.is_file() and claims_raw(path, r.shape, r.dtype),
     open=lambda path, r: open_raw(path, shape=r.shape, dtype=r.dtype, offset=r.header_bytes, chunk_px=r.chunk_px),
     options=("shape", "dtype", "header_bytes"),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from rasterio.windows import Window
 from engine._gdal import bound_gdal_cache
 from engine._options import get_option
 from engine.exceptions import InputError, ParameterError
-from engine.io._atomic import check_output_path, commit, mark_as_ours, remove, temporary_sibling
+from engine.io._atomic import check_output_path, commit, mark_as_ours, remove, temporary_sibling, writing
 from engine.io._geotiff import check_complete, create_geotiff
 from engine.progress import Reporter
 from engine.scene import Georeference
@@ -117,24 +118,20 @@ def tile_scene(
             gcps, gcp_crs = src.gcps
             georeference = Georeference.of(src.crs or gcp_crs, src.transform, gcps)
             crs, transform = georeference.crs, georeference.transform
-            temporary.mkdir()
-            mark_as_ours(temporary)
+            writing(target, temporary.mkdir)
+            writing(target, partial(mark_as_ours, temporary))
             windows = list(_windows(src.height, src.width, size_px, overlap_px))
             features = []
             reporter.start("tile", len(windows))
             for done, (row, col, core, window) in enumerate(windows, start=1):
                 name = f"tile_r{row:04d}_c{col:04d}.tif"
-                create_geotiff(
-                    temporary / name, shape=(src.count, int(window.height), int(window.width)), dtype=np.dtype(src.dtypes[0]),
-                    georeference=Georeference(crs, rasterio.windows.transform(window, transform) if transform is not None else None,
-                                              tuple(_shifted_gcps(gcps, window))),
-                    nodata=src.nodata, tags=src.tags(), band_names=src.descriptions, units=src.units, tile_px=TILE_BLOCK_PX,
-                    compress=compress,
-                )
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", NotGeoreferencedWarning)
-                    with rasterio.open(temporary / name, "r+") as dst:
-                        dst.write(src.read(window=window))
+                pixels = src.read(window=window)
+                tile_georeference = Georeference(crs, rasterio.windows.transform(window, transform) if transform is not None else None,
+                                                 tuple(_shifted_gcps(gcps, window)))
+                writing(target, partial(
+                    _write_tile, temporary / name, pixels, georeference=tile_georeference, nodata=src.nodata, tags=src.tags(),
+                    band_names=src.descriptions, units=src.units, compress=compress,
+                ))
                 features.append(
                     {
                         "type": "Feature",
@@ -170,12 +167,23 @@ def tile_scene(
             if crs is not None and transform is not None:
                 # Pre-RFC 7946 'crs' member: GDAL and QGIS read it, so the index opens in place.
                 index["crs"] = {"type": "name", "properties": {"name": crs.to_string()}}
-            (temporary / INDEX_NAME).write_text(json.dumps(index, indent=1))
-        commit(temporary, target)
+            writing(target, partial((temporary / INDEX_NAME).write_text, json.dumps(index, indent=1)))
+        writing(target, partial(commit, temporary, target))
+    except RasterioError as error:  # the writes raise OutputError: this is the input failing
+        remove(temporary)
+        raise InputError(f"reading {source} failed: {error}. Is the file complete and readable?") from None
     except BaseException:
         remove(temporary)
         raise
     return target / INDEX_NAME
+
+
+def _write_tile(path: Path, pixels: np.ndarray, **profile: Any) -> None:
+    create_geotiff(path, shape=pixels.shape, dtype=pixels.dtype, tile_px=TILE_BLOCK_PX, **profile)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.open(path, "r+") as dst:
+            dst.write(pixels)
 
 
 def _read_index(index_path: Path) -> dict[str, Any]:

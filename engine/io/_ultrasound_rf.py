@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from engine.exceptions import InputError
 from engine.io._formats import InputFormat
 from engine.io._hdf5 import HDF5_SUFFIXES
 from engine.sources import FileReader, SceneSource, scene_from_source
@@ -33,9 +34,13 @@ def claims_ultrasound_rf(path: Path) -> bool:
 
 
 def open_ultrasound_rf(path: Path, *, variable: str | None, chunk_px: int) -> xr.DataArray:
-    name = frame_dataset(path, variable)
+    try:
+        name = frame_dataset(path, variable)
+        shape = beamformed_shape(path, name)
+    except (KeyError, IndexError, ValueError) as error:
+        raise InputError(f"{path} looks like ultrasound channel RF (data/rf_data) but is incomplete: {error!r} is missing or empty") from None
     reader = BeamformedReader.of(path, name)
-    scene = scene_from_source(SceneSource.of(reader, beamformed_shape(path, name), np.complex64), chunk_px)
+    scene = scene_from_source(SceneSource.of(reader, shape, np.complex64), chunk_px)
     scene.attrs["hdf5_dataset"] = name
     scene.attrs["beamforming"] = "0-degree plane-wave delay-and-sum (engine.ultrasound); rows 0.1 mm from 3 mm depth, one column per element"
     return scene

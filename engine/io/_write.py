@@ -19,7 +19,7 @@ from engine._options import get_option
 from engine.conventions import TAG_PREFIX
 from engine.exceptions import InputError, OutputError, ParameterError
 from engine.io import _geotiff, _zarr
-from engine.io._atomic import CANCELLED, check_output_path, commit, remove, resumable_sibling, temporary_sibling
+from engine.io._atomic import CANCELLED, check_output_path, commit, remove, resumable_sibling, temporary_sibling, writing
 from engine.io._blocks import BlockStats, require_valid_pixels, write_blocks
 from engine.io._metadata import output_tags
 from engine.progress import Reporter
@@ -186,38 +186,46 @@ def _write_geotiff(
     nodata = _output_nodata(scene)
     temporary = temporary_sibling(target)
     cog_temporary = temporary_sibling(target)
-    try:
+    georeference = georeference_of(scene)
+    band_names = tuple(scene.attrs.get("band_names") or ())
+
+    def create() -> None:
         _geotiff.create_geotiff(
-            temporary,
-            shape=data.shape,
-            dtype=np.dtype(np.float32),
-            georeference=georeference_of(scene),
-            nodata=nodata,
-            tags=output_tags(scene),
-            band_names=tuple(scene.attrs.get("band_names") or ()),
-            units="dB" if scene.attrs.get("domain") == "db" else None,
-            tile_px=tile,
-            compress=compress,
+            temporary, shape=data.shape, dtype=np.dtype(np.float32), georeference=georeference, nodata=nodata,
+            tags=output_tags(scene), band_names=band_names, units="dB" if scene.attrs.get("domain") == "db" else None,
+            tile_px=tile, compress=compress,
         )
+
+    def finish(statistics: dict[str, float]) -> Path:
+        if statistics:
+            _geotiff.update_tags(temporary, output_tags(scene, statistics))
+        if fmt != "cog":
+            return temporary
+        _geotiff.convert_to_cog(temporary, cog_temporary, compress=compress, tile_px=tile, dtype=np.dtype(np.float32))
+        remove(temporary)
+        return cog_temporary
+
+    try:
+        writing(target, create)
         writer = partial(
-            _geotiff.write_geotiff_block, path=str(temporary), lock_name=lock_name, nodata=nodata, dtype="float32"
+            _geotiff.write_geotiff_block, path=str(temporary), target=str(target), lock_name=lock_name, nodata=nodata, dtype="float32"
         )
         stats, values = write_blocks(data, writer, runner=runner, reporter=reporter, phase=phase, extra=list(lazy_stats.values()))
         require_valid_pixels(stats)
         statistics = {name: float(v) for name, v in zip(lazy_stats, values, strict=True)}
-        if statistics:
-            _geotiff.update_tags(temporary, output_tags(scene, statistics))
-        if fmt == "cog":
-            _geotiff.convert_to_cog(temporary, cog_temporary, compress=compress, tile_px=tile, dtype=np.dtype(np.float32))
-            remove(temporary)
-            temporary = cog_temporary
-        commit(temporary, target)
+        finished = writing(target, partial(finish, statistics))
+        writing(target, partial(commit, finished, target))
     except BaseException:
         CANCELLED.add(lock_name)
         remove(temporary)
         remove(cog_temporary)
         raise
     return WriteResult(target, fmt, tuple(scene.shape), stats, statistics, time.monotonic() - started)
+
+
+def _size_text(folder: Path) -> str:
+    size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    return f"{size / 2**20:.1f} MiB"
 
 
 def _regular(data: da.Array) -> da.Array:
@@ -255,8 +263,12 @@ def _write_zarr(
         template = scene.copy()
         if "spatial_ref" in template.coords:
             template.attrs["grid_mapping"] = "spatial_ref"
-        _zarr.create_zarr(partial_store, template, variable=variable, manifest=manifest)
-    writer = partial(_zarr.write_zarr_block, store=str(partial_store), variable=variable, lock_name=lock_name)
+        try:
+            writing(target, partial(_zarr.create_zarr, partial_store, template, variable=variable, manifest=manifest))
+        except OutputError:
+            remove(partial_store)  # nothing written yet: nothing to resume
+            raise
+    writer = partial(_zarr.write_zarr_block, store=str(partial_store), target=str(target), variable=variable, lock_name=lock_name)
     skip = partial(_zarr.finished_block, partial_store) if resuming else (lambda index: None)
     try:
         stats, values = write_blocks(
@@ -267,13 +279,21 @@ def _write_zarr(
         CANCELLED.add(lock_name)
         remove(partial_store)  # bad data: resuming would not help
         raise
+    except OutputError as error:
+        CANCELLED.add(lock_name)  # the disk or the folder failed: the partial store can resume once that is mended
+        done = _zarr.finished_count(partial_store)
+        if not done:
+            remove(partial_store)
+            raise
+        raise OutputError(f"{error}. The {done} chunk(s) written so far are kept in {partial_store} ({_size_text(partial_store)}) "
+                          "for --resume; remove that folder to free the space") from None
     except BaseException:
         CANCELLED.add(lock_name)  # interrupted or failed: keep the partial store for resume
         raise
     statistics = {name: float(v) for name, v in zip(lazy_stats, values, strict=True)}
     attrs = {TAG_PREFIX + "STATISTICS": json.dumps(statistics)} if statistics else {}
-    _zarr.finalize_zarr(partial_store, variable=variable, attrs=attrs)
     if target.exists() and not target.is_dir():
         raise OutputError(f"{target} exists and is not a Zarr store")
-    commit(partial_store, target)
+    writing(target, partial(_zarr.finalize_zarr, partial_store, variable=variable, attrs=attrs))
+    writing(target, partial(commit, partial_store, target))
     return WriteResult(target, "zarr", tuple(scene.shape), stats, statistics, time.monotonic() - started)

@@ -20,7 +20,7 @@ import numpy as np
 import xarray as xr
 
 from engine.exceptions import InputError, OutputError
-from engine.io._atomic import CANCELLED, mark_as_ours
+from engine.io._atomic import CANCELLED, mark_as_ours, writing
 from engine.io._blocks import BlockStats
 from engine.io._formats import InputFormat
 from engine.sources import FileReader, SceneSource, scene_from_source
@@ -85,7 +85,8 @@ def create_zarr(store: Path, scene: xr.DataArray, *, variable: str, manifest: Ma
     template = scene.to_dataset(name=variable)
     chunks = tuple(c[0] for c in scene.chunks or ())
     encoding = {variable: {"chunks": chunks, "_FillValue": np.float32(np.nan), "dtype": "float32"}}
-    template[variable].encoding = {}
+    for name in template.variables:  # an input store's own encodings (Zarr v3 codecs...) do not apply to v2
+        template[name].encoding = {}
     template.to_zarr(store, mode="w", compute=False, encoding=encoding, zarr_format=2, consolidated=False)
     (_state_dir(store) / "done").mkdir(parents=True, exist_ok=True)
     (_state_dir(store) / "manifest.json").write_text(json.dumps(manifest, sort_keys=True, default=str))
@@ -113,20 +114,29 @@ def finished_block(store: Path, index: tuple[int, ...]) -> BlockStats | None:
     return BlockStats(**json.loads(marker.read_text()))
 
 
+def finished_count(store: Path) -> int:
+    """How many chunks an interrupted run recorded as written."""
+    folder = _state_dir(store) / "done"
+    return sum(1 for p in folder.iterdir() if p.suffix != ".tmp") if folder.is_dir() else 0
+
+
 def write_zarr_block(
-    block: np.ndarray, *, index: tuple[int, ...], region: tuple[slice, ...], store: str, variable: str, lock_name: str
+    block: np.ndarray, *, index: tuple[int, ...], region: tuple[slice, ...], store: str, target: str, variable: str, lock_name: str
 ) -> BlockStats:
     stats = BlockStats.of(block)
     if lock_name in CANCELLED:
         return stats
     import zarr  # imported on use: 0.3 s that runs without Zarr output need not pay
 
-    array = zarr.open_array(store=store, path=variable, mode="r+")
-    array[region] = block.astype(np.float32, copy=False)
-    marker = _done_marker(Path(store), index)
-    temporary = marker.with_suffix(".tmp")
-    temporary.write_text(json.dumps(stats.__dict__))
-    temporary.replace(marker)  # the record appears only once the chunk is written
+    def write() -> None:
+        array = zarr.open_array(store=store, path=variable, mode="r+")
+        array[region] = block.astype(np.float32, copy=False)
+        marker = _done_marker(Path(store), index)
+        temporary = marker.with_suffix(".tmp")
+        temporary.write_text(json.dumps(stats.__dict__))
+        temporary.replace(marker)  # the record appears only once the chunk is written
+
+    writing(Path(target), write)
     return stats
 
 
@@ -137,7 +147,10 @@ def finalize_zarr(store: Path, *, variable: str, attrs: Mapping[str, Any]) -> No
     group = zarr.open_group(store, mode="r+")
     group[variable].attrs.update(dict(attrs))
     shutil.rmtree(_state_dir(store), ignore_errors=True)
-    zarr.consolidate_metadata(str(store))
+    with warnings.catch_warnings():
+        # Our ownership marker (engine.io._atomic.OWNER_MARKER) is not a Zarr object; said, harmlessly.
+        warnings.filterwarnings("ignore", message=".*is not recognized as a component of a Zarr hierarchy")
+        zarr.consolidate_metadata(str(store))
 
 
 FORMAT = InputFormat(

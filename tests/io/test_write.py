@@ -180,3 +180,20 @@ def test_write_scene__option_errors(tmp_path: Path, scene, kwargs: dict, match: 
 def test_write_scene__unknown_extension(tmp_path: Path, scene) -> None:
     with pytest.raises(ParameterError, match="cannot tell the output format"):
         engine.write_scene(scene, tmp_path / "o.jpg")
+
+
+@pytest.mark.filterwarnings("ignore::engine.exceptions.MissingGeoreferenceWarning")
+def test_write_scene__zarr_v3_input_to_zarr_output(tmp_path: Path, rng: np.random.Generator) -> None:
+    import warnings
+
+    import xarray as xr
+
+    values = rng.gamma(1.0, 1.0, (60, 50)).astype(np.float32)
+    xr.Dataset({"vv": (("y", "x"), values)}, coords={"y": np.arange(60.0), "x": np.arange(50.0)}).to_zarr(tmp_path / "in.zarr", zarr_format=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing said about our ownership marker, either
+        warnings.filterwarnings("ignore", category=engine.exceptions.MissingGeoreferenceWarning)
+        warnings.filterwarnings("ignore", message="Consolidated metadata")
+        engine.despeckle_file(tmp_path / "in.zarr", tmp_path / "out.zarr", "lee", domain="intensity")
+    out = xr.open_zarr(tmp_path / "out.zarr")
+    np.testing.assert_array_equal(out["vv"].values, engine.despeckle(xr.DataArray(values, dims=("y", "x"), attrs={"domain": "intensity"}), "lee").values)

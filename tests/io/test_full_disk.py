@@ -1,0 +1,72 @@
+"""Writes that fail half-way (a full disk on a small tmpfs, CI runs as root): a clear error,
+nothing at the target, no traceback from the command line, also from a LocalCluster's workers;
+and temporaries that killed runs left behind are cleaned by the next run."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import engine
+from engine.exceptions import OutputError
+from engine.io._atomic import _HOST, temporary_sibling
+from tests.conftest import require, write_geotiff
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path):
+    """A 3 MiB tmpfs: a 1024 x 1024 float32 output (4 MiB) cannot fit."""
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], capture_output=True, text=True)
+    require(done.returncode == 0, f"cannot mount a tmpfs (needs root): {done.stderr.strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@pytest.fixture(scope="module")
+def big_input(tmp_path_factory) -> Path:
+    rng = np.random.default_rng(0)
+    return write_geotiff(tmp_path_factory.mktemp("in") / "big.tif", rng.gamma(1.0, 1.0, (1024, 1024)).astype(np.float32))
+
+
+@pytest.mark.parametrize("output, options", [
+    ("o.tif", {}),
+    ("o.tif", {"scheduler": "local:2"}),
+    ("o.cog.tif", {"format": "cog"}),
+    ("o.zarr", {"chunk_px": 256}),
+    ("o.zarr", {"chunk_px": 256, "scheduler": "local:2"}),
+], ids=["geotiff", "geotiff-local2", "cog", "zarr", "zarr-local2"])
+def test_a_full_disk_is_a_clear_error_with_nothing_at_the_target(tiny_disk: Path, big_input: Path, output: str, options: dict) -> None:
+    target = tiny_disk / output
+    with pytest.raises(OutputError, match="the disk is full") as caught:
+        engine.despeckle_file(big_input, target, "lee", domain="intensity", compress="none", **options)
+    assert not target.exists()
+    assert not [p for p in tiny_disk.iterdir() if p.name.startswith(".")]  # no hidden temporaries left
+    partial = tiny_disk / (output + ".partial")
+    if partial.exists():  # a Zarr store keeps what it wrote, for --resume, and says so
+        assert "kept in" in str(caught.value) and "for --resume" in str(caught.value)
+
+
+def test_the_command_line_says_it_in_one_line(tiny_disk: Path, big_input: Path, despeckle_cli: list[str]) -> None:
+    for command in (["run", str(big_input), str(tiny_disk / "o.tif"), "--method", "lee", "--domain", "intensity", "--compress", "none"],
+                    ["tile", str(big_input), str(tiny_disk / "tiles"), "--size", "256", "--compress", "none"]):
+        done = subprocess.run([*despeckle_cli, *command], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 2, done.stderr
+        assert "Traceback" not in done.stderr and "the disk is full" in done.stderr.splitlines()[-1]
+        assert not any(tiny_disk.iterdir())
+
+
+def test_temporaries_of_a_killed_run_are_removed_by_the_next_run(tmp_path: Path, big_input: Path) -> None:
+    target = tmp_path / "o.tif"
+    killed = subprocess.Popen(["sleep", "0"])
+    killed.wait()
+    stale = tmp_path / f".o.tif.{_HOST}-{killed.pid}-deadbeef.partial"
+    stale.write_bytes(b"left by a killed run")
+    alive = temporary_sibling(target)  # this process's own: another write in progress
+    alive.write_bytes(b"being written")
+    engine.despeckle_file(big_input, target, "boxcar", domain="intensity", window_size_px=3)
+    assert not stale.exists() and alive.exists() and target.exists()
