@@ -24,6 +24,7 @@ import numpy as np
 from dask.array.overlap import overlap, trim_internal
 
 from engine.exceptions import ChunkSizeWarning
+from engine.progress import kernel_plane
 
 SPATIAL_AXES = (-2, -1)
 
@@ -43,14 +44,17 @@ def _outside_scene(start: int, stop: int, size: int, halo: int) -> tuple[int, in
     return max(0, halo - start), max(0, stop + halo - size)
 
 
-def _apply_to_planes(extended: np.ndarray, kernel: Callable[..., np.ndarray], keywords: Mapping[str, Any]) -> np.ndarray:
-    """Run the 2-D kernel on every plane (leading dims: bands) of a block that carries its halo.
-    Real data are handed over as float32, complex data as complex64."""
+def _apply_to_planes(extended: np.ndarray, kernel: Callable[..., np.ndarray], keywords: Mapping[str, Any], halo: int) -> np.ndarray:
+    """Run the 2-D kernel on every plane (leading dims: bands) of a block that carries its halo
+    (its core pixels are counted as progress). Real data are handed over as float32, complex
+    data as complex64."""
     dtype = np.complex64 if np.iscomplexobj(extended) else np.float32
     out = np.empty(extended.shape, dtype=dtype)
+    core_px = max(0, extended.shape[-2] - 2 * halo) * max(0, extended.shape[-1] - 2 * halo)
     for index in np.ndindex(extended.shape[:-2]):
         plane = np.ascontiguousarray(extended[index], dtype=dtype)
-        result = kernel(plane, **keywords)
+        with kernel_plane(core_px):
+            result = kernel(plane, **keywords)
         if result.shape != plane.shape:
             raise RuntimeError(f"kernel returned shape {result.shape} for a block of shape {plane.shape}")
         out[index] = result
@@ -81,7 +85,7 @@ def _run_kernel(
         outside = sum(
             (_outside_scene(*bounds[index], size, halo) for bounds, index, size in zip(core_bounds, location, shape, strict=True)), ()
         )
-    out = _apply_to_planes(extended, kernel, _kernel_keywords(parameters, statistic_names, statistics, outside))
+    out = _apply_to_planes(extended, kernel, _kernel_keywords(parameters, statistic_names, statistics, outside), halo)
     crop = tuple(slice(None) for _ in range(block.ndim - 2)) + tuple(
         slice(halo, out.shape[axis] - halo) if p else slice(None)
         for axis, p in zip(SPATIAL_AXES, self_padded, strict=True)
@@ -228,7 +232,7 @@ def _read_and_run(
     pad = [(0, 0)] * (len(shape) - 2) + [(halo - (r0 - top), halo - (bottom - r1)), (halo - (c0 - left), halo - (right - c1))]
     extended = np.pad(values, pad, constant_values=np.nan)
     outside = (*pad[-2], *pad[-1]) if edges else None
-    out = _apply_to_planes(extended, kernel, _kernel_keywords(parameters, statistic_names, statistics, outside))
+    out = _apply_to_planes(extended, kernel, _kernel_keywords(parameters, statistic_names, statistics, outside), halo)
     return out[..., halo : out.shape[-2] - halo, halo : out.shape[-1] - halo]
 
 

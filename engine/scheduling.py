@@ -20,7 +20,7 @@ import dask.local
 import dask.threaded
 
 from engine.exceptions import ParameterError
-from engine.progress import DaskProgress, Reporter
+from engine.progress import DaskProgress, Reporter, cancellable, work_stopped
 
 SCHEDULER_HELP = (
     "'threads' (default: local threads), 'sync' (one thread, for debugging), an integer N or "
@@ -68,12 +68,14 @@ class LocalRunner(Runner):
                 return list(dask.compute(*tasks, scheduler=dask.local.get_sync))
         # Our own pool, so that after a failure or Ctrl-C the blocks still being computed finish
         # (and see the run is cancelled) before the caller removes the partial output.
+        # cancellable: model kernels running in the pool stop at their next batch of windows.
         pool = ThreadPoolExecutor(self.num_workers or os.cpu_count() or 1)
         try:
-            with DaskProgress(reporter):
+            with cancellable(), DaskProgress(reporter):
                 return list(dask.compute(*tasks, scheduler=dask.threaded.get, pool=pool))
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+            work_stopped()
 
 
 class DistributedRunner(Runner):

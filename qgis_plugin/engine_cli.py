@@ -113,6 +113,7 @@ def _follow(process, feedback):
     threading.Thread(target=_pump, args=(process.stderr, errors), daemon=True).start()
     result, error_message, finished_streams = None, None, 0
     phases_seen = []
+    shown = 0.0  # the bar never goes back, even when a new phase starts
     while finished_streams < 1:
         if feedback.isCanceled():
             process.terminate()  # the engine treats SIGTERM like Ctrl-C: clean up, exit
@@ -141,7 +142,8 @@ def _follow(process, feedback):
         elif kind == "progress":
             done_before = max(0, len(phases_seen) - 1)
             fraction = (done_before + float(event.get("fraction", 0.0))) / max(1, len(phases_seen))
-            feedback.setProgress(100.0 * min(1.0, fraction))
+            shown = max(shown, 100.0 * min(1.0, fraction))
+            feedback.setProgress(shown)
         elif kind == "log":
             (feedback.reportError if event.get("level") == "error" else feedback.pushWarning if event.get("level") == "warning" else feedback.pushInfo)(event.get("message", ""))
         elif kind == "error":
@@ -155,4 +157,5 @@ def _follow(process, feedback):
             feedback.pushConsoleInfo(line.rstrip())
     if process.returncode != 0:
         raise QgsProcessingException(error_message or f"the despeckle engine failed (exit status {process.returncode})")
+    feedback.setProgress(100.0)
     return result or {}

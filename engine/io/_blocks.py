@@ -17,7 +17,7 @@ import dask.array as da
 import numpy as np
 
 from engine.exceptions import InputError
-from engine.progress import Reporter
+from engine.progress import Reporter, metered
 from engine.scheduling import Runner
 
 
@@ -114,8 +114,12 @@ def write_blocks(
             done.append(previous)
         else:
             tasks.append(per_block[index])
-    reporter.start(phase, len(tasks))
-    results = runner.compute([*tasks, *extra], reporter) if tasks or extra else []
+    total_px = sum(int(np.prod([c[i] for c, i in zip(data.chunks, index, strict=True)])) for index, _ in block_regions(data.chunks)
+                   if skip(index) is None)
+    reporter.start(phase, total_px)
+    with metered(reporter, total_px) as meter:
+        results = runner.compute([*tasks, *extra], meter) if tasks or extra else []
+    meter.complete()
     reporter.finish()
     stats = BlockStats.combine(done + [np.asarray(r).flat[0] for r in results[: len(tasks)]])
     return stats, list(results[len(tasks) :])

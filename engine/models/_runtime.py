@@ -30,6 +30,7 @@ from engine.models._radiometry import guard
 from engine.models._torch import require_torch
 from engine.models._weights import Weights
 from engine.models._windows import plan_windows
+from engine.progress import kernel_progress, raise_if_cancelled
 
 #: Loaded networks, most recent last; a few are kept (training validates many checkpoints).
 _MODELS: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
@@ -105,11 +106,20 @@ def load_network(spec: Any, weights: Weights, device: Any, config: Mapping[str, 
             # measured 1.35-1.6x faster for the shipped models (benchmarks/results/models.md).
             # GPUs keep PyTorch's default layout until measured there.
             layout = torch.channels_last if device.type == "cpu" else torch.contiguous_format
-            _MODELS[key] = network.eval().to(device, memory_format=layout)
+            network = network.eval().to(device, memory_format=layout)
+            # A cancelled run stops inside a forward pass, at its next layer: one window of a
+            # large chunk takes seconds on a CPU, too long to wait after Ctrl-C or QGIS's Cancel.
+            for module in network.modules():
+                module.register_forward_pre_hook(_stop_if_cancelled)
+            _MODELS[key] = network
             while len(_MODELS) > _MODELS_KEPT:
                 _MODELS.popitem(last=False)
         _MODELS.move_to_end(key)
         return _MODELS[key]
+
+
+def _stop_if_cancelled(module: Any, inputs: Any) -> None:
+    raise_if_cancelled()
 
 
 def memory_budget(device: Any) -> int:
@@ -183,9 +193,12 @@ class ModelKernel:
             for col in cols:
                 windows_by_shape.setdefault((row.padded_length, col.padded_length), []).append((row, col))
         lock = _DEVICE_LOCKS.setdefault(str(target), threading.Lock())
+        total_windows, done_windows = len(rows) * len(cols), 0
         for (extent_h, extent_w), members in windows_by_shape.items():
             for start in range(0, len(members), batch):
+                kernel_progress(done_windows / total_windows)  # and stop here if the run was cancelled
                 group = members[start : start + batch]
+                done_windows += len(group)
                 tiles = np.zeros((len(group), 1, extent_h, extent_w), dtype=np.float32)  # 0 = the scene median
                 for i, (row, col) in enumerate(group):
                     tiles[i, 0, : row.window_length, : col.window_length] = x[
