@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -24,12 +25,12 @@ import rasterio
 from affine import Affine
 from rasterio.control import GroundControlPoint
 from rasterio.crs import CRS
-from rasterio.errors import NotGeoreferencedWarning, RasterioError
+from rasterio.errors import CRSError, NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
 
 from engine._gdal import bound_gdal_cache
 from engine._options import get_option
-from engine.exceptions import InputError, ParameterError
+from engine.exceptions import InputError, OutputError, ParameterError
 from engine.io._atomic import check_output_path, commit, mark_as_ours, remove, temporary_sibling, writing
 from engine.io._geotiff import check_complete, create_geotiff
 from engine.progress import Reporter
@@ -193,9 +194,93 @@ def _read_index(index_path: Path) -> dict[str, Any]:
         if meta.get("version") != _INDEX_VERSION:
             raise KeyError("version")
         index["features"]  # noqa: B018 - presence check
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise InputError(f"{index_path} is not a tile index written by 'despeckle tile' ({error})") from None
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as error:
+        raise InputError(f"{index_path} is not a tile index written by 'despeckle tile' ({type(error).__name__}: {error})") from None
     return index
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """A tile index, checked: the scene's size and georeferencing, each tile's file, core and window."""
+
+    width: int
+    height: int
+    count: int
+    crs: CRS | None
+    transform: Affine | None
+    gcps: tuple[GroundControlPoint, ...]
+    tiles: tuple[tuple[Path, Window, Window], ...]
+
+
+def _layout(index: dict[str, Any], index_path: Path, folder: Path) -> _Layout:
+    """Check an index before anything is written: it is edited by hand, cut by other tools,
+    or hostile. Tiles are plain file names inside ``folder``, each named once; every window lies
+    in the scene and holds its core; the cores cover the scene exactly once."""
+    try:
+        meta = index["despeckle"]
+        width, height, count = int(meta["width"]), int(meta["height"]), int(meta["count"])
+        crs = CRS.from_wkt(meta["crs_wkt"]) if meta.get("crs_wkt") else None
+        transform = Affine(*map(float, meta["transform"][:6])) if meta.get("transform") is not None else None
+        gcps = tuple(GroundControlPoint(*map(float, g[:5])) for g in meta.get("gcps") or ())
+        tiles = []
+        for feature in index["features"]:
+            props = feature["properties"]
+            name = props["file"]
+            if not isinstance(name, str) or Path(name).name != name or name in ("", ".", ".."):
+                raise ValueError(f"tile file {name!r} is not a plain file name in the tile folder")
+            tiles.append((folder / name, _window_of([int(v) for v in props["core"]]), _window_of([int(v) for v in props["window"]])))
+    except (KeyError, IndexError, TypeError, ValueError, CRSError, RecursionError) as error:
+        raise InputError(f"{index_path} is not a valid tile index ({type(error).__name__}: {error})") from None
+    if width < 1 or height < 1 or count < 1 or not tiles:
+        raise InputError(f"{index_path} describes an empty scene ({count} x {height} x {width}, {len(tiles)} tiles)")
+    names = [path.name for path, _, _ in tiles]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise InputError(f"{index_path} names tile(s) {', '.join(repeated[:3])} more than once")
+    for path, core, window in tiles:
+        inside_scene = (window.row_off >= 0 and window.col_off >= 0
+                        and window.row_off + window.height <= height and window.col_off + window.width <= width)
+        holds_core = (window.row_off <= core.row_off and window.col_off <= core.col_off and core.height > 0 and core.width > 0
+                      and core.row_off + core.height <= window.row_off + window.height
+                      and core.col_off + core.width <= window.col_off + window.width)
+        if not (inside_scene and holds_core):
+            raise InputError(f"{index_path}: tile {path.name} has core {_window_list(core)} and window {_window_list(window)} "
+                             f"(row, col, height, width), not a window inside the {height} x {width} scene holding its core")
+    _check_cover(index_path, [core for _, core, _ in tiles], height, width)
+    return _Layout(width, height, count, crs, transform, gcps, tuple(tiles))
+
+
+def _check_cover(index_path: Path, cores: list[Window], height: int, width: int) -> None:
+    """The cores cover every pixel of the scene exactly once (on the grid of their edges)."""
+    rows = np.unique([0, height] + [int(c.row_off) for c in cores] + [int(c.row_off + c.height) for c in cores])
+    cols = np.unique([0, width] + [int(c.col_off) for c in cores] + [int(c.col_off + c.width) for c in cores])
+    if (len(rows) - 1) * (len(cols) - 1) > 50_000_000:
+        raise InputError(f"{index_path}: {len(cores)} tiles on a {len(rows)} x {len(cols)} grid is not a tile set this tool cuts")
+    cover = np.zeros((len(rows) - 1, len(cols) - 1), dtype=np.int32)
+    for core in cores:
+        r0, r1 = np.searchsorted(rows, [core.row_off, core.row_off + core.height])
+        c0, c1 = np.searchsorted(cols, [core.col_off, core.col_off + core.width])
+        cover[r0:r1, c0:c1] += 1
+    if (cover != 1).any():
+        r, c = np.argwhere(cover != 1)[0]
+        what = "no tile covers" if cover[r, c] == 0 else f"{cover[r, c]} tiles cover"
+        raise InputError(f"{index_path}: the tiles' cores do not cover the {height} x {width} scene exactly once: "
+                         f"{what} rows {rows[r]}-{rows[r + 1]}, columns {cols[c]}-{cols[c + 1]}")
+
+
+def _check_tile(path: Path, src: Any, window: Window, layout: _Layout) -> None:
+    if (src.height, src.width, src.count) != (window.height, window.width, layout.count):
+        raise InputError(
+            f"tile {path.name} is {src.count}x{src.height}x{src.width}; expected "
+            f"{layout.count}x{window.height}x{window.width} as cut by 'despeckle tile'"
+        )
+    if layout.crs is not None and src.crs is not None and src.crs != layout.crs:
+        raise InputError(f"tile {path.name} is in {src.crs.to_string()}, the scene in {layout.crs.to_string()}: "
+                         "it was reprojected after tiling")
+    if layout.transform is not None and src.crs is not None:
+        expected = rasterio.windows.transform(window, layout.transform)
+        if not src.transform.almost_equals(expected):
+            raise InputError(f"tile {path.name} lies elsewhere than its window in the scene (its geotransform changed after tiling)")
 
 
 def mosaic_tiles(
@@ -217,47 +302,47 @@ def mosaic_tiles(
     if index_path.is_dir():
         index_path = index_path / INDEX_NAME
     index = _read_index(index_path)
-    meta = index["despeckle"]
     folder = Path(tiles_dir) if tiles_dir is not None else index_path.parent
+    layout = _layout(index, index_path, folder)
     target = check_output_path(Path(output), overwrite=overwrite)
+    if target.resolve() in {index_path.resolve(), *(path.resolve() for path, _, _ in layout.tiles)}:
+        raise OutputError(f"the mosaic {target} would replace its own index or one of its tiles; choose another output path")
     reporter = reporter or Reporter()
     compress = compress or get_option("compress")
     bound_gdal_cache()
-    features = index["features"]
-    missing = [f["properties"]["file"] for f in features if not (folder / f["properties"]["file"]).is_file()]
+    missing = [path.name for path, _, _ in layout.tiles if not path.is_file()]
     if missing:
         raise InputError(f"{len(missing)} tile(s) missing in {folder}, for example {missing[0]}")
     temporary = temporary_sibling(target)
     try:
-        first = folder / features[0]["properties"]["file"]
-        with rasterio.open(first) as src:
-            count, dtype, nodata = src.count, np.dtype(src.dtypes[0]), src.nodata
-            tags, descriptions, units = src.tags(), src.descriptions, src.units
-        crs = CRS.from_wkt(meta["crs_wkt"]) if meta["crs_wkt"] else None
-        transform = Affine(*meta["transform"]) if meta["transform"] is not None else None
-        create_geotiff(
-            temporary, shape=(count, meta["height"], meta["width"]), dtype=dtype,
-            georeference=Georeference(crs, transform, tuple(GroundControlPoint(*g) for g in meta["gcps"])),
+        dtypes = []
+        for path, _, window in layout.tiles:  # all checked before a byte is written
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NotGeoreferencedWarning)
+                with rasterio.open(path) as src:
+                    _check_tile(path, src, window, layout)
+                    dtypes.append(np.dtype(src.dtypes[0]))
+        # The type that holds every tile's values (8-bit tiles beside float tiles give float).
+        dtype = np.result_type(*dtypes)
+        with rasterio.open(layout.tiles[0][0]) as src:
+            nodata, tags, descriptions, units = src.nodata, src.tags(), src.descriptions, src.units
+        writing(target, partial(
+            create_geotiff, temporary, shape=(layout.count, layout.height, layout.width), dtype=dtype,
+            georeference=Georeference(layout.crs, layout.transform, layout.gcps),
             nodata=nodata, tags=tags, band_names=descriptions, units=units, tile_px=get_option("geotiff_tile_px"), compress=compress,
-        )
+        ))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             with rasterio.open(temporary, "r+") as dst:
-                reporter.start("mosaic", len(features))
-                for done, feature in enumerate(features, start=1):
-                    props = feature["properties"]
-                    core, window = _window_of(props["core"]), _window_of(props["window"])
-                    with rasterio.open(folder / props["file"]) as src:
-                        if (src.height, src.width, src.count) != (window.height, window.width, count):
-                            raise InputError(
-                                f"tile {props['file']} is {src.count}x{src.height}x{src.width}; expected "
-                                f"{count}x{window.height}x{window.width} as cut by 'despeckle tile'"
-                            )
+                reporter.start("mosaic", len(layout.tiles))
+                for done, (path, core, window) in enumerate(layout.tiles, start=1):
+                    with rasterio.open(path) as src:
                         inner = Window(core.col_off - window.col_off, core.row_off - window.row_off, core.width, core.height)
-                        dst.write(src.read(window=inner).astype(dtype, copy=False), window=core)
-                    reporter.update(done, len(features))
+                        pixels = src.read(window=inner).astype(dtype, copy=False)
+                    writing(target, partial(dst.write, pixels, window=core))
+                    reporter.update(done, len(layout.tiles))
                 reporter.finish()
-        commit(temporary, target)
+        writing(target, partial(commit, temporary, target))
     except RasterioError as error:
         remove(temporary)
         raise InputError(f"cannot mosaic the tiles: {error}") from None
