@@ -116,7 +116,7 @@ def despeckle_file(
             warnings.simplefilter("ignore", MethodFallbackWarning)
         chosen = method if isinstance(method, Method) else choose_method(method)
     # Large-reach models prefer large chunks (the halo is recomputed around every chunk).
-    chunk = chunk_px or chosen.preferred_chunk_px
+    chunk = chunk_px if chunk_px is not None else chosen.preferred_chunk_px
     scene = open_scene(path, chunk_px=chunk, domain=domain, looks=looks, nodata=nodata, **options)
     if auto and not parameters:
         chosen = choose_method(method, scene)  # "auto" also looks at the scene (8-bit display images)

@@ -49,6 +49,7 @@ def check_output_path(target: Path, *, overwrite: bool, inputs: tuple[Path, ...]
     for source in inputs:
         if Path(source).resolve() == (parent / target.name).resolve():
             raise OutputError(f"the output {target} is the input; choose another output path")
+    _check_name_length(target, parent)
     if target.exists() and not overwrite:
         raise OutputExistsError(f"{target} already exists; pass overwrite=True (--overwrite) to replace it")
     if target.is_dir() and not target.is_symlink() and not made_by_us(target):
@@ -57,6 +58,23 @@ def check_output_path(target: Path, *, overwrite: bool, inputs: tuple[Path, ...]
             "Choose another output path, or remove the folder yourself"
         )
     return target
+
+
+#: What a temporary name adds to the target's (see :func:`temporary_sibling`).
+_TEMPORARY_EXTRA = len(".." + "abcdef-4194304-12345678.partial") + 8
+
+
+def _check_name_length(target: Path, parent: Path) -> None:
+    try:
+        limit = os.pathconf(parent, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    size = len(target.name.encode())
+    if size + _TEMPORARY_EXTRA > limit:
+        raise OutputError(
+            f"the output name is {size} bytes long; this file system allows {limit}, and despeckle needs "
+            f"{_TEMPORARY_EXTRA} more for the temporary name it writes under: choose a shorter name"
+        )
 
 
 def remove(path: Path) -> None:
@@ -145,8 +163,28 @@ def resumable_sibling(target: Path) -> Path:
     return target.parent / f"{target.name}.partial"
 
 
-def commit(temporary: Path, target: Path) -> None:
-    """Move a finished output into place, replacing ``target`` if it exists."""
+def commit(temporary: Path, target: Path, *, overwrite: bool) -> None:
+    """Move a finished output into place; replace ``target`` only with ``overwrite``.
+
+    Without it, an output that appeared while this run was writing (another run on the same
+    path) is not clobbered: this run fails instead of both reporting success."""
+    if not overwrite:
+        if temporary.is_dir():
+            if target.exists() or target.is_symlink():
+                raise _appeared(target)
+            os.rename(temporary, target)
+            return
+        try:
+            os.link(temporary, target)  # atomic: fails if the target exists
+        except FileExistsError:
+            raise _appeared(target) from None
+        except OSError:  # no hard links on this file system
+            if target.exists() or target.is_symlink():
+                raise _appeared(target) from None
+            os.replace(temporary, target)
+            return
+        os.unlink(temporary)
+        return
     if temporary.is_dir():
         if target.exists():
             # Directories cannot be replaced atomically: move the old one aside first.
@@ -160,3 +198,8 @@ def commit(temporary: Path, target: Path) -> None:
         if target.is_dir():
             remove(target)
         os.replace(temporary, target)
+
+
+def _appeared(target: Path) -> OutputExistsError:
+    return OutputExistsError(f"{target} appeared while this run was writing it (another run on the same output?); "
+                             "it was left as it is and this run's result was not kept")

@@ -36,6 +36,25 @@ COMPRESSION = {
 }
 
 
+#: A file smaller than its pixels by more than this cannot hold them, even compressed: constant
+#: images compress about 1000-fold with DEFLATE.
+_MAX_COMPRESSION = 100_000
+
+
+def check_plausible(path: Path, src: rasterio.DatasetReader) -> None:
+    """Refuse a raster whose header declares far more pixels than its file could hold (a
+    corrupt or hostile header): reading it would make gigabytes of zeros, slowly."""
+    if src.driver not in ("GTiff", "COG"):
+        return
+    declared = src.width * src.height * src.count * np.dtype(src.dtypes[0]).itemsize
+    size = os.path.getsize(path)
+    if declared > _MAX_COMPRESSION * max(size, 1) and declared > 2**30:
+        raise InputError(
+            f"{path} declares {src.count} x {src.height} x {src.width} pixels ({declared / 2**30:.0f} GiB) but holds "
+            f"{size} bytes: its header is corrupt, or its pixels were never written"
+        )
+
+
 def check_complete(path: Path, src: rasterio.DatasetReader) -> None:
     """Refuse a GeoTIFF whose blocks point past the end of the file (a truncated download).
 
@@ -91,6 +110,7 @@ def _describe(path: Path) -> tuple[set[str], int, tuple[str, ...]]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NotGeoreferencedWarning)  # reported by open_scene
             with rasterio.open(path) as src:
+                check_plausible(path, src)
                 check_complete(path, src)
                 return set(src.dtypes), src.count, tuple(d or "" for d in src.descriptions)
     except RasterioError as error:

@@ -15,6 +15,9 @@ from engine.io._formats import OPTION_FLAGS, InputFormat, OpenRequest
 from engine.io._metadata import domain_from_metadata, looks_from_metadata
 from engine.scene import as_scene, georeference_of
 
+#: Below this, a scene's chunks cost more to schedule than to compute.
+MIN_CHUNK_PX = 16
+
 #: The input formats, in the order they are tried: the first that claims a path reads it.
 INPUT_FORMATS: tuple[InputFormat, ...] = (
     _sentinel1.FORMAT,
@@ -99,8 +102,11 @@ def open_scene(
     """
     path = Path(path).expanduser()
     chunk = int(chunk_px if chunk_px is not None else get_option("chunk_size_px"))
-    if chunk < 1:
-        raise InputError(f"chunk size must be a positive number of pixels, got {chunk_px}")
+    if chunk < MIN_CHUNK_PX:
+        raise InputError(
+            f"chunk size must be at least {MIN_CHUNK_PX} pixels, got {chunk_px}: smaller chunks cost more in scheduling "
+            "than in computing (millions of tasks for one scene); the default is 1024"
+        )
     if not path.exists():
         raise InputError(f"{path} does not exist")
     request = OpenRequest(chunk, bands=bands, variable=variable, complex_pairs=complex_pairs, shape=shape, dtype=dtype,

@@ -52,6 +52,10 @@ def _windows(height: int, width: int, size: int, overlap: int) -> Iterator[tuple
             yield row, col, core, Window(left, top, right - left, bottom - top)
 
 
+#: The smallest tile ``tile_scene`` cuts.
+MIN_TILE_PX = 32
+
+
 def _window_list(window: Window) -> list[int]:
     return [int(window.row_off), int(window.col_off), int(window.height), int(window.width)]
 
@@ -93,8 +97,11 @@ def tile_scene(
     plus up to ``overlap_px`` pixels of its neighbours on each side; it keeps the scene's CRS
     (with its own transform), GCPs (shifted), nodata, band names, units and metadata tags.
     """
-    if size_px < 1 or overlap_px < 0:
-        raise ParameterError(f"tile size must be >= 1 and overlap >= 0, got {size_px} and {overlap_px}")
+    if size_px < MIN_TILE_PX or overlap_px < 0:
+        raise ParameterError(
+            f"tile size must be at least {MIN_TILE_PX} pixels and the overlap 0 or more, got {size_px} and {overlap_px} "
+            "(smaller tiles make a file per few pixels: a 16384-px scene in 1-px tiles is 268 million files)"
+        )
     source = Path(path)
     if not source.is_file():
         raise InputError(f"{source} does not exist or is not a file")
@@ -169,7 +176,7 @@ def tile_scene(
                 # Pre-RFC 7946 'crs' member: GDAL and QGIS read it, so the index opens in place.
                 index["crs"] = {"type": "name", "properties": {"name": crs.to_string()}}
             writing(target, partial((temporary / INDEX_NAME).write_text, json.dumps(index, indent=1)))
-        writing(target, partial(commit, temporary, target))
+        writing(target, partial(commit, temporary, target, overwrite=overwrite))
     except RasterioError as error:  # the writes raise OutputError: this is the input failing
         remove(temporary)
         raise InputError(f"reading {source} failed: {error}. Is the file complete and readable?") from None
@@ -342,7 +349,7 @@ def mosaic_tiles(
                     writing(target, partial(dst.write, pixels, window=core))
                     reporter.update(done, len(layout.tiles))
                 reporter.finish()
-        writing(target, partial(commit, temporary, target))
+        writing(target, partial(commit, temporary, target, overwrite=overwrite))
     except RasterioError as error:
         remove(temporary)
         raise InputError(f"cannot mosaic the tiles: {error}") from None

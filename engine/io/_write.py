@@ -157,8 +157,8 @@ def write_scene(
     lock_name = f"despeckle-write-{uuid.uuid4().hex}"
     try:
         if fmt == "zarr":
-            return _write_zarr(scene, target, runner, reporter, lazy_stats, lock_name, resume, run_manifest, phase, started)
-        return _write_geotiff(scene, target, fmt, compress, tile, runner, reporter, lazy_stats, lock_name, phase, started)
+            return _write_zarr(scene, target, runner, reporter, lazy_stats, lock_name, resume, run_manifest, phase, started, overwrite)
+        return _write_geotiff(scene, target, fmt, compress, tile, runner, reporter, lazy_stats, lock_name, phase, started, overwrite)
     except RasterioError as error:
         raise InputError(
             f"GDAL failed while reading or writing raster data: {error}. If the input is truncated "
@@ -178,6 +178,7 @@ def _write_geotiff(
     lock_name: str,
     phase: str,
     started: float,
+    overwrite: bool,
 ) -> WriteResult:
     data = scene.data if scene.ndim == 3 else scene.data[np.newaxis]
     if data.ndim != 3:
@@ -214,7 +215,7 @@ def _write_geotiff(
         require_valid_pixels(stats)
         statistics = {name: float(v) for name, v in zip(lazy_stats, values, strict=True)}
         finished = writing(target, partial(finish, statistics))
-        writing(target, partial(commit, finished, target))
+        writing(target, partial(commit, finished, target, overwrite=overwrite))
     except BaseException:
         CANCELLED.add(lock_name)
         remove(temporary)
@@ -246,6 +247,7 @@ def _write_zarr(
     run_manifest: dict[str, Any] | None,
     phase: str,
     started: float,
+    overwrite: bool,
 ) -> WriteResult:
     scene = scene.copy(data=_regular(scene.data))
     variable = str(scene.name) if scene.name is not None else str(scene.attrs.get("domain", "data"))
@@ -295,5 +297,5 @@ def _write_zarr(
     if target.exists() and not target.is_dir():
         raise OutputError(f"{target} exists and is not a Zarr store")
     writing(target, partial(_zarr.finalize_zarr, partial_store, variable=variable, attrs=attrs))
-    writing(target, partial(commit, partial_store, target))
+    writing(target, partial(commit, partial_store, target, overwrite=overwrite))
     return WriteResult(target, "zarr", tuple(scene.shape), stats, statistics, time.monotonic() - started)

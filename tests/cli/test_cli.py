@@ -151,7 +151,7 @@ def test_run__warnings_are_shown_and_the_run_goes_on(cli, tmp_path: Path, rng: n
     image = rng.gamma(1, 1, (60, 60)).astype(np.float32)
     image[20:30, 20:30] = np.nan
     write_geotiff(tmp_path / "plain.tif", image, crs=None)
-    done = cli("run", "plain.tif", "out.tif", "--method", "lee", "--chunk-size", "2")
+    done = cli("run", "plain.tif", "out.tif", "--method", "lee", "--chunk-size", "16")
     assert "no CRS" in done.stderr
     assert "assuming intensity" in done.stderr
     with rasterio.open(tmp_path / "out.tif") as out:

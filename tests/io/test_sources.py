@@ -142,7 +142,7 @@ def test_many_dimensional_zarr_variables_read_whole(tmp_path: Path, rng: np.rand
      "must be 0 or more"),
     (lambda p, z: z.astype(np.complex64).tofile(p / "a.slc") or p / "a.slc", {"shape": "70x90", "dtype": "complex64", "header_bytes": 10**9},
      "leaves nothing to read"),
-    (lambda p, z: np.save(p / "a.npy", z.real) or p / "a.npy", {"chunk_px": 0}, "chunk size must be a positive"),
+    (lambda p, z: np.save(p / "a.npy", z.real) or p / "a.npy", {"chunk_px": 0}, "chunk size must be at least 16"),
 ], ids=["pairs not adjacent", "raw shape", "negative header", "header past the end", "chunk 0"])
 def test_impossible_reading_options_are_refused_clearly(tmp_path: Path, rng: np.random.Generator, make, options, match) -> None:
     z = rng.normal(size=(70, 90)) + 1j * rng.normal(size=(70, 90))

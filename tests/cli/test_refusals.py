@@ -1,0 +1,61 @@
+"""Requests that cannot end well are refused at once, in one line, with nothing written:
+absurd chunk and tile sizes, a header that declares more pixels than its file holds, output
+names the file system cannot take; and of two runs racing to one output, one fails."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+
+import engine
+from engine.exceptions import OutputExistsError
+from engine.io._atomic import commit, temporary_sibling
+from tests.conftest import write_geotiff
+
+
+@pytest.fixture
+def scene(tmp_path: Path, rng: np.random.Generator) -> Path:
+    return write_geotiff(tmp_path / "in.tif", rng.gamma(1.0, 1.0, (80, 70)).astype(np.float32))
+
+
+def _sparse(folder: Path) -> Path:
+    path = folder / "sparse.tif"
+    with rasterio.open(path, "w", driver="GTiff", width=200_000, height=200_000, count=1, dtype="float32",
+                       tiled=True, blockxsize=1024, blockysize=1024, SPARSE_OK=True):
+        pass  # a header, and no pixel written
+    return path
+
+
+@pytest.mark.parametrize("command, message", [
+    (["run", "{in}", "o.tif", "--method", "lee", "--chunk-size", "1"], "chunk size must be at least 16"),
+    (["run", "{in}", "o.tif", "--method", "lee", "--chunk-size", "0"], "chunk size must be at least 16"),
+    (["tile", "{in}", "tiles", "--size", "1"], "tile size must be at least 32"),
+    (["run", "{sparse}", "o.tif", "--method", "lee"], "declares 1 x 200000 x 200000 pixels"),
+    (["run", "{in}", "a" * 250 + ".tif", "--method", "lee"], "choose a shorter name"),
+], ids=["chunk 1", "chunk 0", "tile 1", "sparse header", "long name"])
+def test_absurd_requests_are_refused_in_one_line(despeckle_cli: list[str], scene: Path, tmp_path: Path, command: list[str], message: str) -> None:
+    arguments = [a.format(**{"in": scene, "sparse": _sparse(tmp_path) if "{sparse}" in command else ""}) for a in command]
+    before = sorted(p.name for p in tmp_path.iterdir())
+    done = subprocess.run([*despeckle_cli, *arguments, "--progress", "none"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert message in done.stderr.strip().splitlines()[-1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_of_two_runs_finishing_on_one_output_the_second_fails_and_keeps_the_first(scene: Path, tmp_path: Path) -> None:
+    target = tmp_path / "o.tif"
+    first, second = temporary_sibling(target), temporary_sibling(target)
+    first.write_bytes(b"first run")
+    second.write_bytes(b"second run")
+    commit(first, target, overwrite=False)
+    with pytest.raises(OutputExistsError, match="appeared while this run was writing"):
+        commit(second, target, overwrite=False)
+    assert target.read_bytes() == b"first run"
+    # And through the engine: the output exists by the time the second run commits.
+    engine.despeckle_file(scene, tmp_path / "p.tif", "boxcar", domain="intensity", window_size_px=3)
+    with pytest.raises(OutputExistsError):
+        engine.despeckle_file(scene, tmp_path / "p.tif", "boxcar", domain="intensity", window_size_px=3)
