@@ -47,6 +47,8 @@ class DespeckleDatasetAccessor:
     def __call__(
         self, method: str | None = None, *, variables: Iterable[Hashable] | None = None, **parameters: Any
     ) -> xr.Dataset:
+        if isinstance(variables, (str, bytes)) or (variables is not None and not isinstance(variables, Iterable)):
+            variables = [variables]  # one name, not the letters of a name
         names = list(variables) if variables is not None else [n for n, v in self._obj.data_vars.items() if v.ndim >= 2]
         missing = [n for n in names if n not in self._obj.data_vars]
         if missing:

@@ -55,6 +55,13 @@ def as_scene(data: Any, *, domain: str | None = None, looks: float | None = None
     elif isinstance(data, (np.ndarray, da.Array)):
         if data.ndim not in (2, 3):
             raise InputError(f"expected a 2-D (y, x) or 3-D (band, y, x) array, got {data.ndim} dimensions")
+        if data.ndim == 3 and data.shape[-1] <= 4 < min(data.shape[:2]):
+            # An RGB(A)-like image, or bands stored last: read as (band, y, x) it would be a
+            # stack of thin strips, despeckled without a word.
+            raise InputError(
+                f"a 3-D array is read as (band, y, x); this one is {data.shape}, which looks like bands last. "
+                "Pass np.moveaxis(array, -1, 0), or a DataArray with named dims"
+            )
         dims = ("y", "x") if data.ndim == 2 else ("band", "y", "x")
         scene = xr.DataArray(data, dims=dims)
     else:

@@ -34,7 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``despeckle`` console script."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(arguments)
-    args = parser.parse_args(arguments)
+    args, unknown = parser.parse_known_args(arguments)
+    if unknown:  # said with what the command does take (a method's options are per method)
+        hint = getattr(args, "options_hint", "")
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}" + (f"; {hint}" if hint else ""))
     if not hasattr(args, "handler"):
         parser.print_help()
         return 2

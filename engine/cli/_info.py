@@ -22,7 +22,7 @@ _SAMPLE_PX = 1024
 def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser("info", help="describe a scene as the engine reads it")
     parser.add_argument("input")
-    parser.add_argument("--domain", choices=DOMAINS, help="what the input holds, if its metadata do not say")
+    parser.add_argument("--domain", type=str.lower, choices=DOMAINS, help="what the input holds, if its metadata do not say")
     parser.add_argument("--band", type=int, action="append", help="1-based band(s) to describe")
     parser.add_argument("--variable", help="variable of a Zarr store, or dataset/polarisation of an HDF5 file")
     add_complex_input_options(parser.add_argument_group("complex (SLC) input"))

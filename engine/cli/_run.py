@@ -59,7 +59,7 @@ def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:
         for p in method.parameters:
             group.add_argument(p.cli_flag, dest=f"param_{p.name}", metavar=p.type.__name__.upper(), help=_parameter_help(method, p.name))
     source = parser.add_argument_group("input")
-    source.add_argument("--domain", choices=DOMAINS, help="what the input holds, if its metadata do not say")
+    source.add_argument("--domain", type=str.lower, choices=DOMAINS, help="what the input holds, if its metadata do not say")
     if method is None or all(p.name != "looks" for p in method.parameters):
         source.add_argument("--looks", type=float, help="number of looks of the input, if its metadata do not say")
     source.add_argument("--band", type=int, action="append", help="1-based band to process (repeatable); default: all")
@@ -72,7 +72,7 @@ def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:
                      help="whiten the speckle of complex input first (default: when the method needs it, e.g. speckle2void)")
     slc.add_argument("--multilook", metavar="AZxRG", help="average intensity over AZ x RG pixels before despeckling (e.g. 1x4)")
     out = parser.add_argument_group("output")
-    out.add_argument("--output-domain", choices=[d for d in DOMAINS if d != "complex"], help="domain of the output; default: the input's")
+    out.add_argument("--output-domain", type=str.lower, choices=[d for d in DOMAINS if d != "complex"], help="domain of the output; default: the input's")
     out.add_argument("--format", choices=FORMATS, help="output format; default from the output name")
     out.add_argument("--compress", choices=("deflate", "zstd", "lzw", "none"), help="GeoTIFF compression (default deflate)")
     out.add_argument("--overwrite", action="store_true", help="replace an existing output")
@@ -81,7 +81,12 @@ def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:
     run.add_argument("--scheduler", help=SCHEDULER_HELP)
     run.add_argument("--workers", type=positive_int, help="threads of the local scheduler (default: all cores)")
     add_progress_option(run)
-    parser.set_defaults(handler=handle)
+    if method is not None:
+        flags = ", ".join(p.cli_flag for p in method.parameters) or "no options of its own"
+        hint = f"method {method.name!r} takes {flags} ('despeckle run --method {method.name} --help')"
+    else:
+        hint = "a method's options follow --method NAME ('despeckle methods' lists them)"
+    parser.set_defaults(handler=handle, options_hint=hint)
 
 
 def positive_int(text: str) -> int:

@@ -28,7 +28,7 @@ def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:
     parser.add_argument("input")
     parser.add_argument("--reference", help="the noisy original, for the ratio image")
     parser.add_argument("--band", type=int, default=1, help="1-based band (default 1)")
-    parser.add_argument("--domain", choices=DOMAINS, help="what the input holds, if its metadata do not say")
+    parser.add_argument("--domain", type=str.lower, choices=DOMAINS, help="what the input holds, if its metadata do not say")
     parser.add_argument("--reference-domain", choices=DOMAINS, help="what the reference holds, if its metadata do not say")
     parser.add_argument("--json", action="store_true", help="print JSON")
     add_progress_option(parser)

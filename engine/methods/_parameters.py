@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from engine.exceptions import ParameterError
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -87,6 +89,10 @@ class Parameter:
                     raise self._error(value, "an integer")
                 return int(number)
             return number
+        if isinstance(value, np.generic) and not isinstance(value, np.bool_):
+            value = value.item()  # numpy scalars (np.int64(7), np.float32(2.5)) as the Python numbers they are
+        elif isinstance(value, np.bool_):
+            value = bool(value)
         if self.type is float and isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
         if self.type is int and isinstance(value, float) and value.is_integer():

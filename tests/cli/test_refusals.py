@@ -59,3 +59,26 @@ def test_of_two_runs_finishing_on_one_output_the_second_fails_and_keeps_the_firs
     engine.despeckle_file(scene, tmp_path / "p.tif", "boxcar", domain="intensity", window_size_px=3)
     with pytest.raises(OutputExistsError):
         engine.despeckle_file(scene, tmp_path / "p.tif", "boxcar", domain="intensity", window_size_px=3)
+
+
+def test_unknown_method_options_name_the_options_the_method_takes(despeckle_cli: list[str], scene: Path, tmp_path: Path) -> None:
+    done = subprocess.run([*despeckle_cli, "run", str(scene), "o.tif", "--method", "lee", "--windw", "3"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "unrecognized arguments: --windw 3; method 'lee' takes --window-size-px, --looks" in done.stderr
+
+
+def test_domain_names_are_case_blind(despeckle_cli: list[str], scene: Path, tmp_path: Path) -> None:
+    done = subprocess.run([*despeckle_cli, "run", str(scene), "o.tif", "--method", "lee", "--domain", "Intensity", "--progress", "none"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+def test_python_callers_are_read_as_they_mean(rng: np.random.Generator) -> None:
+    import xarray as xr
+
+    image = rng.gamma(1.0, 1.0, (64, 64)).astype(np.float32)
+    with pytest.raises(engine.exceptions.InputError, match="looks like bands last"):
+        engine.despeckle(np.stack([image] * 3, axis=-1), "lee", domain="intensity")
+    assert engine.despeckle(image, "lee", domain="intensity", window_size_px=np.int64(7)).shape == (64, 64)
+    ds = xr.Dataset({"vv": (("y", "x"), image), "vh": (("y", "x"), image)})
+    out = ds.despeckle(method="lee", variables="vv", domain="intensity")
+    assert not np.array_equal(out["vv"].values, image) and np.array_equal(out["vh"].values, image)
