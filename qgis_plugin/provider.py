@@ -19,6 +19,10 @@ from .algorithms.tile import TileScene
 from .engine_cli import SETTING, configured_executable, query_methods
 
 CACHE_KEY = "despeckle/methods_cache"
+PLUGIN_VERSION = next(
+    (line.split("=", 1)[1].strip() for line in open(os.path.join(os.path.dirname(__file__), "metadata.txt"), encoding="utf-8")
+     if line.startswith("version=")), "unknown",
+)
 ICON = os.path.join(os.path.dirname(__file__), "icon.svg")
 
 
@@ -49,6 +53,15 @@ class DespeckleProvider(QgsProcessingProvider):
 
     def icon(self):
         return QIcon(ICON)
+
+    def versionInfo(self):  # noqa: N802 - QGIS API
+        """Shown in the toolbox and Processing's history: the plugin's and the engine's versions."""
+        try:
+            cached = json.loads(QgsSettings().value(CACHE_KEY, "") or "{}")
+        except ValueError:
+            cached = {}
+        engine = cached.get("version") or "not found"
+        return f"plugin {PLUGIN_VERSION}, engine {engine}"
 
     def load(self):
         from processing.core.ProcessingConfig import ProcessingConfig, Setting

@@ -18,6 +18,10 @@ from qgis.PyQt.QtCore import QCoreApplication
 from ..engine_cli import run_engine
 
 DECORRELATION = ["when the method needs it", "yes", "no"]
+#: What the engine writes: any other extension is refused before the run, not after it.
+WRITTEN_EXTENSIONS = (".tif", ".tiff")
+#: Search words (the Processing toolbox's filter finds algorithms by them).
+TAGS = ["SAR", "radar", "Sentinel-1", "speckle", "despeckle", "noise", "filter", "backscatter", "ultrasound"]
 #: Parameters shown under Advanced when an engine's contract does not flag them (contract 1 does).
 AS_THE_FILE_SAYS = "as the file says (else intensity)"
 SAME_AS_INPUT = "same as the input (intensity for complex input)"
@@ -94,6 +98,30 @@ class MethodAlgorithm(QgsProcessingAlgorithm):
     def tr(self, text):
         return QCoreApplication.translate("Despeckle", text)
 
+    def tags(self):
+        extra = ["deep learning", "neural network", "model"] if self.method["kind"] == "model" else ["Lee", "Frost", "classical"]
+        return [*TAGS, *extra, self.method["name"]]
+
+    def _enums(self):
+        """Each enum parameter's options, so that a value may also be given by name (``INPUT_DOMAIN=db``
+        from qgis_process, a script or a model), as QGIS >= 3.24 allows with static strings."""
+        enums = {self.INPUT_DOMAIN: self.input_domains, self.OUTPUT_DOMAIN: self.output_domains,
+                 self.COMPRESS: self.compressions, self.DECORRELATE: DECORRELATION}
+        enums.update({p["name"].upper(): [str(c) for c in p["choices"]] for p in self.method["parameters"] if p["choices"] and p["type"] == "str"})
+        return enums
+
+    def with_indices(self, parameters):
+        """``parameters`` with enum values given by name replaced by their index."""
+        named = dict(parameters)
+        for key, options in self._enums().items():
+            value = named.get(key)
+            if isinstance(value, str) and not value.strip().lstrip("-").isdigit():
+                wanted = value.strip().lower()
+                matches = [i for i, option in enumerate(options) if option.lower() == wanted or option.lower().startswith(wanted + " ")]
+                if matches:
+                    named[key] = matches[0]
+        return named
+
     def _parameter(self, p):
         name, label = p["name"].upper(), p["help"][:1].upper() + p["help"][1:]
         optional = p["default"] is None or p["from_attr"] is not None
@@ -134,6 +162,17 @@ class MethodAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Despeckled raster"), defaultValue=QgsProcessing.TEMPORARY_OUTPUT))
 
     def checkParameterValues(self, parameters, context):  # noqa: N802 - QGIS API
+        parameters = self.with_indices(parameters)
+        for key, options in self._enums().items():
+            value = parameters.get(key)
+            if isinstance(value, str) and not value.strip().lstrip("-").isdigit():
+                return False, self.tr(f"{key} must be one of {', '.join(options)} (or its number), got {value!r}")
+        output = parameters.get(self.OUTPUT)
+        output = getattr(output, "sink", output)
+        output = output.staticValue() if hasattr(output, "staticValue") else output
+        if isinstance(output, str) and output and output != QgsProcessing.TEMPORARY_OUTPUT and not output.lower().endswith(WRITTEN_EXTENSIONS):
+            return False, self.tr(f"the engine writes GeoTIFF: name the output .tif (got {output}); "
+                                  "convert it afterwards with Raster > Conversion > Translate if another format is needed")
         for p in self.method["parameters"]:
             value = parameters.get(p["name"].upper())
             if value is None or p["type"] not in ("int", "float"):
@@ -146,6 +185,7 @@ class MethodAlgorithm(QgsProcessingAlgorithm):
 
     def command(self, parameters, context):
         """The engine's command line for these parameter values."""
+        parameters = self.with_indices(parameters)
         source = raster_path(self.parameterAsRasterLayer(parameters, self.INPUT, context))
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
         args = ["run", source, output, "--method", self.method["name"], "--overwrite",

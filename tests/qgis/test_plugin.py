@@ -199,3 +199,31 @@ def test_dialog_renders_offscreen(qgis_python: str, qgis_env: dict, shared_data:
 
     with Image.open(png) as image:
         assert image.size == (900, 760) and len(np.unique(np.asarray(image.convert("L")))) > 20
+
+
+def test_named_domain_values_and_refused_output_formats(qgis_python: str, qgis_env: dict, shared_data: Path, tmp_path: Path) -> None:
+    params = {"INPUT": str(shared_data / GEOTIFF), "INPUT_DOMAIN": "db", "WINDOW_SIZE_PX": 5, "OUTPUT": str(tmp_path / "o.tif")}
+    outcome = harness(qgis_python, qgis_env, command="run", algorithm="despeckle:lee", parameters=params)
+    assert "error" not in outcome, outcome
+    with rasterio.open(tmp_path / "o.tif") as out:
+        assert out.tags()["DESPECKLE_DOMAIN"] == "db"
+    for wrong in ("o.img", "o.gpkg", "o.sdat"):
+        outcome = harness(qgis_python, qgis_env, command="run", algorithm="despeckle:lee", parameters={**params, "OUTPUT": str(tmp_path / wrong)})
+        assert "the engine writes GeoTIFF" in outcome["error"] and not (tmp_path / wrong).exists()
+    outcome = harness(qgis_python, qgis_env, command="run", algorithm="despeckle:lee", parameters={**params, "INPUT_DOMAIN": "decibels"})
+    assert "INPUT_DOMAIN must be one of" in outcome["error"]
+
+
+def test_a_model_run_cancels_within_5_s_and_its_progress_is_monotone_to_100(qgis_python: str, qgis_env: dict, tmp_path: Path) -> None:
+    scene = tmp_path / "big.tif"
+    engine.write_scene(engine.synthetic.synthetic_scene((3072, 3072), seed=1, chunk_px=512), scene)
+    output = tmp_path / "out.tif"
+    params = {"INPUT": str(scene), "OUTPUT": str(output)}
+    outcome = harness(qgis_python, qgis_env, command="cancel", algorithm="despeckle:looks_unet", parameters=params, cancel_at=3)
+    assert outcome["stopped_after_cancel"] is not None and outcome["stopped_after_cancel"] < 5, outcome["stopped_after_cancel"]
+    assert not output.exists() and [p.name for p in tmp_path.iterdir() if "out.tif" in p.name or "partial" in p.name] == []
+    small = tmp_path / "small.tif"
+    engine.write_scene(engine.synthetic.synthetic_scene((600, 500), seed=2, chunk_px=256), small)
+    outcome = harness(qgis_python, qgis_env, command="run", algorithm="despeckle:looks_unet", parameters={"INPUT": str(small), "OUTPUT": str(tmp_path / "s.tif")})
+    assert "error" not in outcome, outcome
+    assert outcome["progress"] == sorted(outcome["progress"]) and outcome["progress"][-1] == 100.0
