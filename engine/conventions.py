@@ -25,6 +25,10 @@ DOMAIN_ATTRS: Final[dict[str, dict[str, str]]] = {
 TAG_PREFIX: Final = "DESPECKLE_"
 DOMAIN_TAG: Final = TAG_PREFIX + "DOMAIN"
 LOOKS_TAG: Final = TAG_PREFIX + "LOOKS"
+#: Statistics of the whole scene a tile was cut from (JSON {parameter: value}): a method that
+#: would compute them over its input (scene median, Z98, looks) uses them instead, so tiles
+#: despeckle as the whole scene does.
+SCENE_STATISTICS_TAG: Final = TAG_PREFIX + "SCENE_STATISTICS"
 
 #: Band-name conventions of SNAP exports, the most common source of speckled GeoTIFFs:
 #: ``Amplitude_VV``, ``Intensity_VH``, ``Sigma0_VV_db``... (checked case-insensitively).

@@ -20,7 +20,7 @@ import xarray as xr
 
 from engine._options import get_option
 from engine._version import __version__
-from engine.conventions import DOMAIN_ATTRS, PROVENANCE_ATTRS
+from engine.conventions import DOMAIN_ATTRS, PROVENANCE_ATTRS, SCENE_STATISTICS_TAG
 from engine.domain import check_domain, convert
 from engine.exceptions import (
     InputError,
@@ -39,6 +39,7 @@ from engine.scene import (
     looks_stated,
     nodata_of,
     prepare_block,
+    recorded_statistics,
     valid_values,
     with_statistics,
     working_dtype,
@@ -76,7 +77,7 @@ def choose_method(name: str | None = None, scene: xr.DataArray | None = None) ->
 
 def _stale_after_filtering(attribute: str) -> bool:
     """Attributes that describe the input's values and would be false on the output."""
-    return attribute in ("looks", LOOKS_SOURCE, "_FillValue", "nodata", "scale_factor", "add_offset") or attribute.startswith(
+    return attribute in ("looks", LOOKS_SOURCE, "_FillValue", "nodata", "scale_factor", "add_offset", SCENE_STATISTICS_TAG) or attribute.startswith(
         "STATISTICS_"
     )
 
@@ -176,7 +177,7 @@ def despeckle(
     lazy = isinstance(scene.data, da.Array)
     nodata = nodata_of(scene)
     prepared = valid_values(scene, chosen.domain)
-    statistics = chosen.scene_statistics(prepared, resolved)
+    statistics = chosen.scene_statistics(prepared, resolved, recorded_statistics(scene))
     chunks = aligned_chunks(prepared.chunks, chosen.alignment_px)
     reader, why_not = locate_source(scene)
     if reader is None and SOURCE_ENCODING in scene.encoding:

@@ -20,6 +20,7 @@ This module sits below io and the pipeline: both import it, it imports neither.
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from affine import Affine
 from rasterio.control import GroundControlPoint
 from rasterio.crs import CRS
 
+from engine.conventions import SCENE_STATISTICS_TAG
 from engine.domain import check_domain, convert
 from engine.exceptions import DomainAssumedWarning, InputError, ParameterError, UnsupportedDtypeError
 
@@ -250,6 +252,18 @@ def georeference_of(scene: xr.DataArray) -> Georeference:
 def looks_stated(scene: xr.DataArray) -> bool:
     """Whether the scene's looks were stated (metadata, the caller), not assumed."""
     return scene.attrs.get(LOOKS_SOURCE) != "assumed"
+
+
+def recorded_statistics(scene: xr.DataArray) -> dict[str, float]:
+    """Statistics of a larger scene this one was cut from (``despeckle tile``), by parameter name."""
+    text = scene.attrs.get(SCENE_STATISTICS_TAG)
+    if not text:
+        return {}
+    try:
+        values = json.loads(text) if isinstance(text, str) else dict(text)
+        return {str(k): float(v) for k, v in values.items() if np.isfinite(float(v))}
+    except (TypeError, ValueError):
+        raise InputError(f"the scene's {SCENE_STATISTICS_TAG} tag is not a JSON object of numbers: {text!r}") from None
 
 
 def statistics_of(scene: xr.DataArray) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import dask
 import numpy as np
 import rasterio
 from affine import Affine
@@ -30,11 +31,13 @@ from rasterio.windows import Window
 
 from engine._gdal import bound_gdal_cache
 from engine._options import get_option
-from engine.exceptions import InputError, OutputError, ParameterError
+from engine.conventions import SCENE_STATISTICS_TAG
+from engine.exceptions import DespeckleWarning, DomainAssumedWarning, InputError, OutputError, ParameterError
 from engine.io._atomic import check_output_path, commit, mark_as_ours, remove, temporary_sibling, writing
 from engine.io._geotiff import check_complete, create_geotiff
+from engine.methods import get_method, list_methods
 from engine.progress import Reporter
-from engine.scene import Georeference
+from engine.scene import Georeference, valid_values
 
 INDEX_NAME = "index.geojson"
 #: Internal block size of tile files.
@@ -95,7 +98,10 @@ def tile_scene(
 
     Each tile holds its core (``size_px`` square, smaller at the scene's right and bottom edges)
     plus up to ``overlap_px`` pixels of its neighbours on each side; it keeps the scene's CRS
-    (with its own transform), GCPs (shifted), nodata, band names, units and metadata tags.
+    (with its own transform), GCPs (shifted), nodata, band names, units and metadata tags, and
+    the statistics of the whole scene that methods would otherwise compute on each tile alone
+    (scene median, Z98, looks; in the index and in every tile's ``DESPECKLE_SCENE_STATISTICS``
+    tag, when the scene says what its values are), so that tiles despeckle as the scene does.
     """
     if size_px < MIN_TILE_PX or overlap_px < 0:
         raise ParameterError(
@@ -109,6 +115,7 @@ def tile_scene(
     reporter = reporter or Reporter()
     compress = compress or get_option("compress")
     bound_gdal_cache()
+    statistics = _scene_statistics(source)
     temporary = temporary_sibling(target)
     try:
         with warnings.catch_warnings():
@@ -129,6 +136,7 @@ def tile_scene(
             writing(target, temporary.mkdir)
             writing(target, partial(mark_as_ours, temporary))
             windows = list(_windows(src.height, src.width, size_px, overlap_px))
+            tile_tags = {**src.tags(), **({SCENE_STATISTICS_TAG: json.dumps(statistics)} if statistics else {})}
             features = []
             reporter.start("tile", len(windows))
             for done, (row, col, core, window) in enumerate(windows, start=1):
@@ -137,7 +145,7 @@ def tile_scene(
                 tile_georeference = Georeference(crs, rasterio.windows.transform(window, transform) if transform is not None else None,
                                                  tuple(_shifted_gcps(gcps, window)))
                 writing(target, partial(
-                    _write_tile, temporary / name, pixels, georeference=tile_georeference, nodata=src.nodata, tags=src.tags(),
+                    _write_tile, temporary / name, pixels, georeference=tile_georeference, nodata=src.nodata, tags=tile_tags,
                     band_names=src.descriptions, units=src.units, compress=compress,
                 ))
                 features.append(
@@ -168,6 +176,7 @@ def tile_scene(
                     "transform": list(transform)[:6] if transform is not None else None,
                     "gcps": [[g.row, g.col, g.x, g.y, g.z] for g in gcps],
                     "tile_size_px": size_px,
+                    "scene_statistics": statistics,
                     "overlap_px": overlap_px,
                 },
                 "features": features,
@@ -184,6 +193,29 @@ def tile_scene(
         remove(temporary)
         raise
     return target / INDEX_NAME
+
+
+def _scene_statistics(source: Path) -> dict[str, float]:
+    """Every statistic a registered method computes over its whole input, on this scene; none
+    when the scene does not say what its values are (intensity statistics of dB values would
+    mislead every tile)."""
+    from engine.io._open import open_scene
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DespeckleWarning)
+        warnings.simplefilter("error", DomainAssumedWarning)
+        try:
+            scene = open_scene(source)
+        except DomainAssumedWarning:
+            return {}
+    wanted: dict[str, Any] = {}
+    for name in list_methods():
+        for parameter in get_method(name).parameters:
+            if parameter.statistic is not None:
+                wanted.setdefault(parameter.name, parameter.statistic)
+    values = valid_values(scene, "intensity")
+    computed = dask.compute(*(statistic(values) for statistic in wanted.values()))
+    return {name: float(value) for name, value in zip(wanted, computed, strict=True) if np.isfinite(value)}
 
 
 def _write_tile(path: Path, pixels: np.ndarray, **profile: Any) -> None:

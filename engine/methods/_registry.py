@@ -108,10 +108,17 @@ class Method:
         """Validate ``given`` parameters and complete them with defaults."""
         return resolve_parameters(self.name, self.parameters, given, attrs or {})
 
-    def scene_statistics(self, values: Any, resolved: Mapping[str, Any]) -> dict[str, Any]:
+    def scene_statistics(self, values: Any, resolved: Mapping[str, Any], recorded: Mapping[str, float] | None = None) -> dict[str, Any]:
         """The parameters left unset that the engine computes over the whole scene (lazily):
-        ``{name: 0-d dask array}``, each declared by its :class:`Parameter`'s ``statistic``."""
-        return {p.name: p.statistic(values) for p in self.parameters if p.statistic is not None and resolved.get(p.name) is None}
+        ``{name: 0-d dask array}``, each declared by its :class:`Parameter`'s ``statistic``.
+        ``recorded``: values measured on a larger scene this one was cut from, used instead."""
+        import dask.array as da
+
+        recorded = recorded or {}
+        return {
+            p.name: da.asarray(np.float64(recorded[p.name])) if p.name in recorded else p.statistic(values)
+            for p in self.parameters if p.statistic is not None and resolved.get(p.name) is None
+        }
 
     def halo_px(self, resolved: Mapping[str, Any]) -> int:
         return int(self.halo(resolved))
