@@ -82,9 +82,9 @@ def test_sentinel1__command_line_equals_open_scene_then_despeckle(despeckle_cli:
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"swath": "IW1"}, r"--swath \(swath=\) does not apply to scene.tif, a raster GDAL reads .*; it is for a Sentinel-1 SLC product"),
-    ({"variable": "vv"}, r"--variable \(variable=\) does not apply to scene.tif, .*; it is for a Zarr store; an ultrasound channel-RF HDF5 file; an HDF5 file"),
-    ({"header_bytes": 16}, r"--header-bytes \(header_bytes=\) does not apply"),
+    ({"swath": "IW1"}, r"--swath does not apply to scene.tif \(a raster GDAL reads .*\); it is for a Sentinel-1 SLC product"),
+    ({"variable": "vv"}, r"--variable does not apply to scene.tif \(.*\); it is for a Zarr store or an ultrasound channel-RF HDF5 file or an HDF5 file"),
+    ({"header_bytes": 16}, "--header-bytes does not apply"),
     ({"multilook": "2x2"}, "--multilook needs complex"),
     ({"decorrelate": True}, "--decorrelate needs complex"),
     ({"multilook": "2by2"}, "multilook must be AZxRG"),
@@ -98,7 +98,7 @@ def test_despeckle_file__options_that_do_not_apply_are_refused(geotiff_factory, 
 
 def test_despeckle_file__bands_do_not_apply_to_npy(tmp_path: Path, speckled: np.ndarray) -> None:
     np.save(tmp_path / "scene.npy", speckled)
-    with pytest.raises(ParameterError, match=r"--band \(bands=\) does not apply to scene.npy, a NumPy .npy array"):
+    with pytest.raises(ParameterError, match=r"--band does not apply to scene.npy \(a NumPy .npy array\)"):
         despeckle_file(tmp_path / "scene.npy", tmp_path / "out.tif", "lee", domain="intensity", bands=[1])
 
 
@@ -139,7 +139,7 @@ def test_overwrite__never_replaces_a_folder_the_tool_did_not_make(geotiff_factor
 def test_despeckle_file__auto_falls_back_once_and_burst_0_is_refused(geotiff_factory, speckled: np.ndarray, tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     path = geotiff_factory(speckled, name="scene.tif")
-    with pytest.raises(ParameterError, match=r"--burst \(burst=\) does not apply to scene.tif"):
+    with pytest.raises(ParameterError, match="--burst does not apply to scene.tif"):
         despeckle_file(path, tmp_path / "o.tif", "lee", domain="intensity", burst=0)
     import sys
 
