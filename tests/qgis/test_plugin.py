@@ -126,7 +126,8 @@ def test_qgis_process__runs_the_algorithm(qgis_env: dict, shared_data: Path, tmp
     assert "despeckle:lee_sigma" in listed
     output = tmp_path / "qp.tif"
     done = subprocess.run(
-        [binary, "run", "despeckle:lee", "--", f"INPUT={shared_data / GEOTIFF}", f"INPUT_DOMAIN={DB}", "WINDOW_SIZE_PX=7", f"OUTPUT={output}"],
+        # As in the README: the domain by name.
+        [binary, "run", "despeckle:lee", "--", f"INPUT={shared_data / GEOTIFF}", "INPUT_DOMAIN=db", "WINDOW_SIZE_PX=7", f"OUTPUT={output}"],
         env=qgis_env, capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
