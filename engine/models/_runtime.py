@@ -109,8 +109,11 @@ def load_network(spec: Any, weights: Weights, device: Any, config: Mapping[str, 
             network = network.eval().to(device, memory_format=layout)
             # A cancelled run stops inside a forward pass, at its next layer: one window of a
             # large chunk takes seconds on a CPU, too long to wait after Ctrl-C or QGIS's Cancel.
+            # On the layers with weights (the convolutions): fine enough to stop within a
+            # fraction of a window, few enough to cost nothing measurable (A/B in the same process).
             for module in network.modules():
-                module.register_forward_pre_hook(_stop_if_cancelled)
+                if next(module.parameters(recurse=False), None) is not None:
+                    module.register_forward_pre_hook(_stop_if_cancelled)
             _MODELS[key] = network
             while len(_MODELS) > _MODELS_KEPT:
                 _MODELS.popitem(last=False)
