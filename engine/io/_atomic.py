@@ -14,7 +14,8 @@ import os
 import shutil
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -111,6 +112,37 @@ def remove_stale_temporaries(target: Path) -> list[Path]:
             remove(candidate)
             removed.append(candidate)
     return removed
+
+
+@contextmanager
+def exclusive(target: Path) -> Iterator[None]:
+    """Hold ``target`` for this process while the body writes it (a lock file beside it naming
+    this host and process): a second run on the same output fails at once with a clear error
+    instead of overwriting the first one's partial output. A lock whose process is gone (a
+    killed run, on this host) is taken over."""
+    lock = target.parent / f".{target.name}.lock"
+    me = f"{_HOST}-{os.getpid()}"
+    for _ in range(2):
+        try:
+            descriptor = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                holder = lock.read_text().strip()
+            except OSError:
+                holder = ""
+            host, _, pid = holder.partition("-")
+            if host == _HOST and pid.isdigit() and not _running(int(pid)):
+                lock.unlink(missing_ok=True)  # left by a killed run
+                continue
+            raise OutputError(f"another despeckle run ({'process ' + pid if pid else 'unknown'}) is writing {target}; "
+                              "wait for it to finish, or choose another output") from None
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(me)
+        break
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
 
 
 def _running(pid: int) -> bool:

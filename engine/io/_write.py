@@ -17,9 +17,19 @@ from rasterio.errors import RasterioError
 
 from engine._options import get_option
 from engine.conventions import TAG_PREFIX
-from engine.exceptions import InputError, OutputError, ParameterError
+from engine.exceptions import InputError, OutputError, OutputExistsError, ParameterError
 from engine.io import _geotiff, _zarr
-from engine.io._atomic import CANCELLED, check_output_path, commit, remove, resumable_sibling, temporary_sibling, writing
+from engine.io._atomic import (
+    CANCELLED,
+    check_output_path,
+    commit,
+    exclusive,
+    made_by_us,
+    remove,
+    resumable_sibling,
+    temporary_sibling,
+    writing,
+)
 from engine.io._blocks import BlockStats, require_valid_pixels, write_blocks
 from engine.io._metadata import output_tags
 from engine.progress import Reporter
@@ -157,7 +167,8 @@ def write_scene(
     lock_name = f"despeckle-write-{uuid.uuid4().hex}"
     try:
         if fmt == "zarr":
-            return _write_zarr(scene, target, runner, reporter, lazy_stats, lock_name, resume, run_manifest, phase, started, overwrite)
+            with exclusive(target):
+                return _write_zarr(scene, target, runner, reporter, lazy_stats, lock_name, resume, run_manifest, phase, started, overwrite)
         return _write_geotiff(scene, target, fmt, compress, tile, runner, reporter, lazy_stats, lock_name, phase, started, overwrite)
     except RasterioError as error:
         raise InputError(
@@ -260,7 +271,9 @@ def _write_zarr(
     }
     resuming = resume and partial_store.exists() and _zarr.resumable(partial_store, manifest)
     if not resuming:
-        if partial_store.exists():
+        if partial_store.exists() or partial_store.is_symlink():
+            if not (partial_store.is_dir() and made_by_us(partial_store)):
+                raise OutputExistsError(f"{partial_store} exists and despeckle did not make it; it is never replaced. Move it away")
             remove(partial_store)
         template = scene.copy()
         if "spatial_ref" in template.coords:

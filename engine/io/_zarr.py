@@ -98,7 +98,13 @@ def resumable(store: Path, manifest: Mapping[str, Any]) -> bool:
     path = _state_dir(store) / "manifest.json"
     if not path.is_file():
         return False
-    previous = json.loads(path.read_text())
+    try:
+        previous = json.loads(path.read_text())
+    except (OSError, ValueError):
+        raise OutputError(
+            f"{store} holds an unreadable resume record ({path.name}); it cannot be resumed safely: "
+            "delete it, or run without --resume to start over"
+        ) from None
     if previous != json.loads(json.dumps(manifest, sort_keys=True, default=str)):
         raise OutputError(
             f"{store} is a partial output of a different run (other input, method, parameters or "

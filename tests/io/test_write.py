@@ -197,3 +197,30 @@ def test_write_scene__zarr_v3_input_to_zarr_output(tmp_path: Path, rng: np.rando
         engine.despeckle_file(tmp_path / "in.zarr", tmp_path / "out.zarr", "lee", domain="intensity")
     out = xr.open_zarr(tmp_path / "out.zarr")
     np.testing.assert_array_equal(out["vv"].values, engine.despeckle(xr.DataArray(values, dims=("y", "x"), attrs={"domain": "intensity"}), "lee").values)
+
+
+def test_write_scene__a_second_run_on_one_zarr_output_fails_clearly_and_a_stale_lock_is_taken_over(tmp_path: Path, scene) -> None:
+    import subprocess
+
+    from engine.io._atomic import _HOST, exclusive
+
+    out = engine.despeckle(scene, "lee")
+    with exclusive(tmp_path / "o.zarr"), pytest.raises(OutputError, match="another despeckle run .* is writing"):
+        engine.write_scene(out, tmp_path / "o.zarr")  # another run holds the output
+    assert not (tmp_path / "o.zarr").exists() and not (tmp_path / "o.zarr.partial").exists()
+    killed = subprocess.Popen(["sleep", "0"])
+    killed.wait()
+    (tmp_path / ".o.zarr.lock").write_text(f"{_HOST}-{killed.pid}")  # left by a killed run
+    engine.write_scene(out, tmp_path / "o.zarr")
+    assert (tmp_path / "o.zarr").is_dir() and not (tmp_path / ".o.zarr.lock").exists()
+
+
+def test_write_scene__an_unreadable_resume_record_or_a_foreign_partial_folder_is_refused(tmp_path: Path, scene) -> None:
+    out = engine.despeckle(scene, "lee")
+    (tmp_path / "o.zarr.partial" / ".despeckle").mkdir(parents=True)
+    (tmp_path / "o.zarr.partial" / ".despeckle" / "manifest.json").write_text("{not json")
+    with pytest.raises(OutputError, match="unreadable resume record"):
+        engine.write_scene(out, tmp_path / "o.zarr", resume=True, run_manifest={"job": 1})
+    with pytest.raises(OutputExistsError, match="despeckle did not make it"):
+        engine.write_scene(out, tmp_path / "o.zarr")
+    assert (tmp_path / "o.zarr.partial" / ".despeckle" / "manifest.json").is_file()  # nothing of the user's removed
