@@ -82,3 +82,25 @@ def test_python_callers_are_read_as_they_mean(rng: np.random.Generator) -> None:
     ds = xr.Dataset({"vv": (("y", "x"), image), "vh": (("y", "x"), image)})
     out = ds.despeckle(method="lee", variables="vv", domain="intensity")
     assert not np.array_equal(out["vv"].values, image) and np.array_equal(out["vh"].values, image)
+
+
+def test_version_answers_without_importing_the_engine() -> None:
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", "import sys; sys.argv = ['despeckle', '--version']; import despeckle_launcher; "
+                           "code = despeckle_launcher.main(); print('engine' in sys.modules, code)"], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["despeckle", engine.__version__, "False", "0"], done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
+def test_a_signal_while_starting_is_an_interruption_not_a_traceback(despeckle_cli: list[str], scene: Path, tmp_path: Path, sig: str) -> None:
+    import signal
+    import time
+
+    process = subprocess.Popen([*despeckle_cli, "run", str(scene), "o.tif", "--method", "lee", "--progress", "none"], cwd=tmp_path,
+                               stderr=subprocess.PIPE, text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    time.sleep(0.2)  # importing the engine takes longer: the signal comes while it starts
+    process.send_signal(getattr(signal, sig))
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130 and "interrupted" in stderr and "Traceback" not in stderr, stderr
+    assert not (tmp_path / "o.tif").exists()

@@ -1,0 +1,41 @@
+"""The ``despeckle`` console script: starts fast, and is interruptible from its first instant.
+
+Importing the engine (xarray, dask, rasterio, numba) takes a second or more; QGIS pays it on
+every call. This launcher answers ``--version`` without it, and turns Ctrl-C or SIGTERM during
+that import into the same one-line message and exit status 130 as during a run, instead of a
+traceback (SIGINT) or a silent status 143 (SIGTERM). Everything else is ``engine.cli.main``.
+It lives outside the ``engine`` package on purpose: importing ``engine.cli`` imports ``engine``.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from typing import Any
+
+INTERRUPTED = "despeckle: error: interrupted while starting; nothing was written"
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    arguments = sys.argv[1:]
+    if arguments in (["--version"], ["-V"]):
+        from importlib.metadata import version
+
+        print(f"despeckle {version('despeckle')}")
+        return 0
+    signal.signal(signal.SIGTERM, _interrupt)  # the engine's own handler takes over once a command runs
+    try:
+        from engine.cli import main as engine_main
+
+        return engine_main(arguments)
+    except KeyboardInterrupt:  # before the command ran (a running command says so itself)
+        print(INTERRUPTED, file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
