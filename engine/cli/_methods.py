@@ -62,11 +62,14 @@ def handle(args: argparse.Namespace, reporter: Reporter) -> int:
     if args.json:
         print_json(contract(described, default))
         return 0
+    width = max((len(d["name"]) for d in described), default=0)
     for d in described:
         status = "" if d["available"] else f"  [not available: {d['unavailable_reason']}]"
         meant = "any" if set(d["imagery"]) == set(IMAGERY) else "/".join(d["imagery"])
-        mark = "  [default]" if d["default"] else ""
-        print(f"{d['name']:<14} {d['kind']:<7} {d['domain']:<10} halo {d['halo_px_at_defaults']:>3} px  {meant:<10} {d['title']}{mark}{status}")
+        mark = "  [default]" if d["default"] else "" if d["maturity"] == "recommended" else f"  [{d['maturity']}]"
+        print(f"{d['name']:<{width}} {d['kind']:<7} {d['domain']:<10} halo {d['halo_px_at_defaults']:>3} px  {meant:<10} {d['title']}{mark}{status}")
+        if d["maturity_note"]:
+            print(textwrap.fill(d["maturity_note"], 100, initial_indent="    note: ", subsequent_indent="          "))
         if args.name:
             print(textwrap.indent(textwrap.fill(d["description"], 96), "    "))
             for ref in d["references"]:

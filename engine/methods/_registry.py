@@ -26,6 +26,7 @@ Kernel = Callable[..., np.ndarray]
 
 #: Kinds of coherent imagery a method can be meant for.
 IMAGERY = ("sar", "ultrasound")
+MATURITIES = ("recommended", "experimental", "study")
 
 
 def _always_available() -> str | None:
@@ -62,6 +63,10 @@ class Method:
         uses it unless ``--chunk-size`` is given; the Python API keeps the scene's chunks.
     needs_gpu
         True when the method is impractically slow without a GPU.
+    maturity, maturity_note
+        ``recommended`` (the default), ``experimental`` (works, but a better method exists or it
+        is undertrained; the note says which and why) or ``study`` (kept for a benchmark or a
+        paper's comparison, not for production). Interfaces group and flag the latter two.
     availability
         Returns None when the method can run here, otherwise the reason it cannot.
     alignment_px
@@ -90,6 +95,8 @@ class Method:
     references: tuple[str, ...] = ()
     preferred_chunk_px: int | None = None
     needs_gpu: bool = False
+    maturity: str = "recommended"
+    maturity_note: str = ""
     availability: Callable[[], str | None] = field(default=_always_available)
     alignment_px: int = 1
     edge_aware: bool = False
@@ -101,6 +108,8 @@ class Method:
             raise ValueError(f"method kind must be 'filter' or 'model', got {self.kind!r}")
         if self.domain not in DOMAINS or self.domain == "complex":
             raise ValueError(f"method domain must be intensity, amplitude or db, got {self.domain!r}")
+        if self.maturity not in MATURITIES:
+            raise ValueError(f"method maturity must be one of {', '.join(MATURITIES)}, got {self.maturity!r}")
         if not self.imagery or not set(self.imagery) <= set(IMAGERY):
             raise ValueError(f"method imagery must be some of {', '.join(IMAGERY)}, got {self.imagery!r}")
 
@@ -142,6 +151,9 @@ class Method:
             "domain": self.domain,
             "halo_px_at_defaults": self.halo_px(defaults),
             "needs_gpu": self.needs_gpu,
+            "maturity": self.maturity,
+            "maturity_note": self.maturity_note,
+            "preferred_chunk_px": self.preferred_chunk_px,
             "imagery": list(self.imagery),
             "alignment_px": self.alignment_px,
             "scene_statistics": [p.name for p in self.parameters if p.statistic is not None],

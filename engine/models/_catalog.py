@@ -21,6 +21,9 @@ FAST_CNN = register_model(
             "22-pixel reach and runs at about 0.5 megapixels per second per two CPU cores."
         ),
         preferred_chunk_px=1024,
+        maturity="experimental",
+        maturity_note="1-look speckle only, and slower than looks-unet (1.35 against 1.74 MPix/s on 2 CPU cores) while "
+                      "less accurate at every number of looks: use looks-unet",
     )
 )
 
@@ -40,6 +43,8 @@ LITE_UNET = register_model(
             "twice fast-cnn's cost. See engine/models/nets/lite_unet.py."
         ),
         preferred_chunk_px=1024,
+        maturity_note="trained for 1-look, spatially white speckle: the best model there; for multi-look or "
+                      "GRD scenes use looks-unet",
     )
 )
 
@@ -88,6 +93,9 @@ SPECKLE2VOID = register_model(
         needs_gpu=True,
         uses_looks=True,
         decorrelated_input=True,
+        maturity="experimental",
+        maturity_note="self-supervised on real 1-look SLC; 0.14 MPix/s on 2 CPU cores: GPU recommended. "
+                      "Below the supervised models on the synthetic and real benchmarks",
     )
 )
 
@@ -104,6 +112,9 @@ SPECKLE2VOID_ULTRASOUND = register_model(
             "nearest neighbours because lateral speckle stays correlated after whitening. Meant "
             "for beamformed RF/IQ data; scan-converted B-mode images carry no phase to decorrelate."
         ),
+        maturity="study",
+        maturity_note="kept for the ultrasound comparison (benchmarks ultrasound): a blind-spot model trained on "
+                      "a few B-mode frames, not for production",
     )
 )
 
@@ -131,5 +142,8 @@ MDN_CL = register_model(
         ),
         needs_gpu=True,
         preferred_chunk_px=2048,
+        maturity="experimental",
+        maturity_note="the contrastive MDN of the ISPRS 2024 paper, trained on 2 CPU cores on a short schedule; "
+                      "0.06 MPix/s on 2 CPU cores: GPU recommended",
     )
 )

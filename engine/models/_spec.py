@@ -44,6 +44,8 @@ class ModelSpec:
     looks_conditioned: bool = False  # told the looks; estimated from the scene when nobody states them
     decorrelated_input: bool = False
     imagery: tuple[str, ...] = ("sar",)  # what it was trained on
+    maturity: str = "recommended"  # see engine.methods.Method
+    maturity_note: str = ""
     config_overrides: Mapping[str, Any] = field(default_factory=dict)
 
     def build(self, overrides: Mapping[str, Any] | None = None) -> Any:
@@ -125,6 +127,8 @@ def model_method(spec: ModelSpec, weights: Weights | None = None, *, card: Mappi
         references=spec.references,
         preferred_chunk_px=spec.preferred_chunk_px,
         needs_gpu=spec.needs_gpu,
+        maturity=spec.maturity,
+        maturity_note=spec.maturity_note,
         availability=availability,
         alignment_px=spec.stride_px,
         edge_aware=True,

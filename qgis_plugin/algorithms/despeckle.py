@@ -74,17 +74,30 @@ class MethodAlgorithm(QgsProcessingAlgorithm):
         return self.method["name"].replace("-", "_")
 
     def displayName(self):  # noqa: N802 - QGIS API
-        return self.method["title"]
+        return self.method["title"] + (" (default)" if self.method.get("default") else "")
+
+    def _maturity(self):
+        return self.method.get("maturity", "recommended")  # engines before the maturity field: all recommended
 
     def group(self):
+        if self._maturity() != "recommended":
+            return self.tr("Despeckle raster (experimental and study models)")
         return self.tr("Despeckle raster (deep models)" if self.method["kind"] == "model" else "Despeckle raster (classical filters)")
 
     def groupId(self):  # noqa: N802 - QGIS API
+        if self._maturity() != "recommended":
+            return "experimental"
         return "models" if self.method["kind"] == "model" else "filters"
 
     def shortHelpString(self):  # noqa: N802 - QGIS API
         m = self.method
         lines = [m["description"], ""]
+        if m.get("default"):
+            lines += ["<b>The default method</b>: what the engine uses when no method is named.", ""]
+        if self._maturity() != "recommended" or m.get("maturity_note"):
+            lines += [f"<b>{self._maturity().capitalize()}:</b> {m.get('maturity_note', '')}", ""]
+        if m.get("needs_gpu"):
+            lines += ["<b>GPU recommended:</b> slow on a CPU.", ""]
         if not m["available"]:
             lines += [f"<b>Not available:</b> {m['unavailable_reason']}", ""]
         lines.append(f"Works on {m['domain']}; the engine converts the input and returns the input's domain. "
@@ -152,7 +165,8 @@ class MethodAlgorithm(QgsProcessingAlgorithm):
             self.addParameter(parameter)
         advanced = [
             QgsProcessingParameterEnum(self.OUTPUT_DOMAIN, self.tr("Output domain"), options=self.output_domains, defaultValue=0),
-            QgsProcessingParameterNumber(self.CHUNK_SIZE, self.tr("Chunk size (pixels per side of each block processed at once)"), type=QgsProcessingParameterNumber.Integer, defaultValue=1024, minValue=64, maxValue=16384),
+            QgsProcessingParameterNumber(self.CHUNK_SIZE, self.tr("Chunk size (pixels per side of each block processed at once)"), type=QgsProcessingParameterNumber.Integer,
+                                         defaultValue=self.method.get("preferred_chunk_px") or 1024, minValue=64, maxValue=16384),
             QgsProcessingParameterEnum(self.COMPRESS, self.tr("GeoTIFF compression"), options=self.compressions, defaultValue=0),
             QgsProcessingParameterEnum(self.DECORRELATE, self.tr("Decorrelate complex (SLC) speckle first"), options=DECORRELATION, defaultValue=0),
         ]

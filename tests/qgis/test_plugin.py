@@ -61,6 +61,9 @@ def test_provider__lists_every_engine_method_and_the_tools(qgis_python: str, qgi
     listed = harness(qgis_python, qgis_env, command="list")
     expected = {f"despeckle:{name.replace('-', '_')}" for name in engine.list_methods()}
     assert expected | {"despeckle:speckle_statistics", "despeckle:tile_scene", "despeckle:mosaic_tiles"} == set(listed["algorithms"])
+    # Experimental and study models apart from the recommended ones, the default named as such.
+    assert "Despeckle raster (experimental and study models)" in listed["groups"]
+    assert listed["names"]["despeckle:looks_unet"].endswith("(default)") and listed["groups_of"]["despeckle:mdn_cl"].startswith("Despeckle raster (experimental")
 
 
 def test_provider__builds_dialogs_from_the_engine_contract(qgis_python: str, qgis_env: dict, engine_executable: str, tmp_path: Path) -> None:
