@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
+from rasterio._err import CPLE_BaseError
+
 from engine.exceptions import OutputError, OutputExistsError
 
 T = TypeVar("T")
@@ -47,10 +49,16 @@ def check_output_path(target: Path, *, overwrite: bool, inputs: tuple[Path, ...]
         raise OutputError(f"the output folder {parent} does not exist; create it first")
     if not os.access(parent, os.W_OK):
         raise OutputError(f"the output folder {parent} is not writable")
+    resolved = (parent / target.name).resolve()
     for source in inputs:
-        if Path(source).resolve() == (parent / target.name).resolve():
+        source = Path(source).resolve()
+        if source == resolved:
             raise OutputError(f"the output {target} is the input; choose another output path")
+        if resolved in source.parents:  # replacing the folder would delete the input
+            raise OutputError(f"the output {target} is a folder holding the input {source.name}; choose another output path")
     _check_name_length(target, parent)
+    if target.is_symlink() and not target.exists() and not overwrite:
+        raise OutputExistsError(f"{target} is a dangling symbolic link; pass overwrite=True (--overwrite) to replace the link")
     if target.exists() and not overwrite:
         raise OutputExistsError(f"{target} already exists; pass overwrite=True (--overwrite) to replace it")
     if target.is_dir() and not target.is_symlink() and not made_by_us(target):
@@ -103,7 +111,7 @@ def remove_stale_temporaries(target: Path) -> list[Path]:
     removed = []
     prefix = f".{target.name}.{_HOST}-"
     try:
-        candidates = [p for p in target.parent.iterdir() if p.name.startswith(prefix) and p.name.endswith(".partial")]
+        candidates = [p for p in target.parent.iterdir() if p.name.startswith(prefix) and ".partial" in p.name]
     except OSError:
         return removed
     for candidate in candidates:
@@ -172,9 +180,9 @@ def writing(target: Path, write: Callable[[], T]) -> T:
         return write()
     except OutputError:
         raise
-    except OSError as error:
-        hint = _WRITE_HINTS.get(error.errno or 0)
-        if hint is None and _nearly_full(target.parent):
+    except (OSError, CPLE_BaseError) as error:
+        hint = _WRITE_HINTS.get(getattr(error, "errno", 0) if isinstance(error, OSError) else 0)
+        if hint is None and nearly_full(target.parent):
             # GDAL reports "Write failed" without the errno (libtiff printed it to stderr).
             hint = _WRITE_HINTS[errno.ENOSPC]
         failure = OutputError(f"writing {target} failed: {hint or error}; nothing was left at {target}")
@@ -183,7 +191,19 @@ def writing(target: Path, write: Callable[[], T]) -> T:
     raise failure
 
 
-def _nearly_full(folder: Path) -> bool:
+def check_space(target: Path, needed_bytes: int) -> None:
+    """Refuse, before writing, an output that cannot fit: GDAL defers uncompressed writes to when
+    the file is closed, where a full disk goes unreported (libtiff prints it; no error is raised)."""
+    try:
+        free = shutil.disk_usage(target.parent).free
+    except OSError:
+        return
+    if needed_bytes > free:
+        raise OutputError(f"writing {target} needs {needed_bytes / 2**20:.1f} MiB and its disk has {free / 2**20:.1f} MiB free: "
+                          "the disk is full; free some space or write elsewhere")
+
+
+def nearly_full(folder: Path) -> bool:
     try:
         return shutil.disk_usage(folder).free < 16 * 2**20
     except OSError:
@@ -220,7 +240,7 @@ def commit(temporary: Path, target: Path, *, overwrite: bool) -> None:
     if temporary.is_dir():
         if target.exists():
             # Directories cannot be replaced atomically: move the old one aside first.
-            old = target.parent / f".{target.name}.{uuid.uuid4().hex[:8]}.old"
+            old = temporary_sibling(target)  # a killed run leaves a stale temporary, which the next run removes
             os.replace(target, old)
             os.replace(temporary, target)
             remove(old)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import warnings
 from collections.abc import Mapping
@@ -20,7 +21,7 @@ from rasterio.windows import Window
 
 from engine._gdal import bound_gdal_cache
 from engine.exceptions import InputError, UnsupportedDtypeError
-from engine.io._atomic import CANCELLED, writing
+from engine.io._atomic import CANCELLED, nearly_full, writing
 from engine.io._blocks import BlockStats
 from engine.io._formats import InputFormat
 from engine.scene import Georeference
@@ -242,6 +243,23 @@ def _write_window(path: str, data: np.ndarray, indexes: list[int], window: Windo
     # NUM_THREADS: GDAL compresses the block's tiles in parallel (~13 % faster with DEFLATE).
     with rasterio.open(path, "r+", NUM_THREADS="ALL_CPUS") as dst:
         dst.write(data, indexes=indexes, window=window)
+
+
+def check_written(path: Path, target: Path) -> None:
+    """Refuse to commit an output GDAL could not complete: with compression, a block that did
+    not fit on the disk is dropped when the file is closed, with no error raised (libtiff prints
+    one), and would read as nodata. Every block of an output the engine wrote must be there."""
+    size = os.path.getsize(path)
+    with rasterio.open(path) as src:
+        bands = [1] if src.interleaving and src.interleaving.name == "pixel" else list(src.indexes)
+        for band in bands:
+            for (row, col), _ in src.block_windows(band):
+                offset = src.get_tag_item(f"BLOCK_OFFSET_{col}_{row}", "TIFF", bidx=band)
+                length = src.get_tag_item(f"BLOCK_SIZE_{col}_{row}", "TIFF", bidx=band)
+                # GDAL 3 gives every written block's offset: none is a block never written.
+                if offset is None or length is None or not int(offset) or int(offset) + int(length) > size:
+                    raise OSError(errno.ENOSPC if nearly_full(path.parent) else errno.EIO,
+                                  f"block ({row}, {col}) of band {band} was not written")
 
 
 def update_tags(path: Path, tags: Mapping[str, str]) -> None:

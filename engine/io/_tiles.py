@@ -32,9 +32,9 @@ from rasterio.windows import Window
 from engine._gdal import bound_gdal_cache
 from engine._options import get_option
 from engine.conventions import SCENE_STATISTICS_TAG
-from engine.exceptions import DespeckleWarning, DomainAssumedWarning, InputError, OutputError, ParameterError
-from engine.io._atomic import check_output_path, commit, mark_as_ours, remove, temporary_sibling, writing
-from engine.io._geotiff import check_complete, create_geotiff
+from engine.exceptions import DespeckleWarning, DomainAssumedWarning, InputError, ParameterError
+from engine.io._atomic import check_output_path, check_space, commit, mark_as_ours, remove, temporary_sibling, writing
+from engine.io._geotiff import check_complete, check_written, create_geotiff
 from engine.methods import get_method, list_methods
 from engine.progress import Reporter
 from engine.scene import Georeference, valid_values
@@ -111,7 +111,7 @@ def tile_scene(
     source = Path(path)
     if not source.is_file():
         raise InputError(f"{source} does not exist or is not a file")
-    target = check_output_path(Path(output_dir), overwrite=overwrite)
+    target = check_output_path(Path(output_dir), overwrite=overwrite, inputs=(source,))
     reporter = reporter or Reporter()
     compress = compress or get_option("compress")
     bound_gdal_cache()
@@ -136,6 +136,8 @@ def tile_scene(
             writing(target, temporary.mkdir)
             writing(target, partial(mark_as_ours, temporary))
             windows = list(_windows(src.height, src.width, size_px, overlap_px))
+            if compress == "none":
+                check_space(target, sum(int(w.height * w.width) for _, _, _, w in windows) * src.count * np.dtype(src.dtypes[0]).itemsize)
             tile_tags = {**src.tags(), **({SCENE_STATISTICS_TAG: json.dumps(statistics)} if statistics else {})}
             features = []
             reporter.start("tile", len(windows))
@@ -224,6 +226,7 @@ def _write_tile(path: Path, pixels: np.ndarray, **profile: Any) -> None:
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         with rasterio.open(path, "r+") as dst:
             dst.write(pixels)
+    check_written(path, path)
 
 
 def _read_index(index_path: Path) -> dict[str, Any]:
@@ -343,9 +346,9 @@ def mosaic_tiles(
     index = _read_index(index_path)
     folder = Path(tiles_dir) if tiles_dir is not None else index_path.parent
     layout = _layout(index, index_path, folder)
-    target = check_output_path(Path(output), overwrite=overwrite)
-    if target.resolve() in {index_path.resolve(), *(path.resolve() for path, _, _ in layout.tiles)}:
-        raise OutputError(f"the mosaic {target} would replace its own index or one of its tiles; choose another output path")
+    # Neither the index, nor a tile (processed, or as cut), nor a folder holding them may be replaced.
+    own = (index_path, *(path for path, _, _ in layout.tiles), *(index_path.parent / path.name for path, _, _ in layout.tiles))
+    target = check_output_path(Path(output), overwrite=overwrite, inputs=own)
     reporter = reporter or Reporter()
     compress = compress or get_option("compress")
     bound_gdal_cache()
@@ -363,6 +366,8 @@ def mosaic_tiles(
                     dtypes.append(np.dtype(src.dtypes[0]))
         # The type that holds every tile's values (8-bit tiles beside float tiles give float).
         dtype = np.result_type(*dtypes)
+        if compress == "none":
+            check_space(target, layout.count * layout.height * layout.width * dtype.itemsize)
         with rasterio.open(layout.tiles[0][0]) as src:
             nodata, tags, descriptions, units = src.nodata, src.tags(), src.descriptions, src.units
         writing(target, partial(
@@ -381,6 +386,7 @@ def mosaic_tiles(
                     writing(target, partial(dst.write, pixels, window=core))
                     reporter.update(done, len(layout.tiles))
                 reporter.finish()
+        writing(target, partial(check_written, temporary, target))
         writing(target, partial(commit, temporary, target, overwrite=overwrite))
     except RasterioError as error:
         remove(temporary)

@@ -22,6 +22,7 @@ from engine.io import _geotiff, _zarr
 from engine.io._atomic import (
     CANCELLED,
     check_output_path,
+    check_space,
     commit,
     exclusive,
     made_by_us,
@@ -211,12 +212,16 @@ def _write_geotiff(
     def finish(statistics: dict[str, float]) -> Path:
         if statistics:
             _geotiff.update_tags(temporary, output_tags(scene, statistics))
+        _geotiff.check_written(temporary, target)
         if fmt != "cog":
             return temporary
         _geotiff.convert_to_cog(temporary, cog_temporary, compress=compress, tile_px=tile, dtype=np.dtype(np.float32))
         remove(temporary)
+        _geotiff.check_written(cog_temporary, target)
         return cog_temporary
 
+    if compress == "none":
+        check_space(target, int(np.prod(data.shape)) * 4)
     try:
         writing(target, create)
         writer = partial(

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import engine
+from engine.io import mosaic_tiles, tile_scene
 from engine.exceptions import OutputError
 from engine.io._atomic import _HOST, temporary_sibling
 from tests.conftest import require, write_geotiff
@@ -18,10 +19,10 @@ from tests.conftest import require, write_geotiff
 
 @pytest.fixture
 def tiny_disk(tmp_path: Path):
-    """A 3 MiB tmpfs: a 1024 x 1024 float32 output (4 MiB) cannot fit."""
+    """A 2 MiB tmpfs: a 1024 x 1024 float32 output (4 MiB, about 3 MiB compressed) cannot fit."""
     mount = tmp_path / "tiny"
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], capture_output=True, text=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True, text=True)
     require(done.returncode == 0, f"cannot mount a tmpfs (needs root): {done.stderr.strip()}")
     yield mount
     subprocess.run(["umount", "-l", str(mount)], check=False)
@@ -34,16 +35,20 @@ def big_input(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("output, options", [
-    ("o.tif", {}),
-    ("o.tif", {"scheduler": "local:2"}),
-    ("o.cog.tif", {"format": "cog"}),
+    ("o.tif", {"compress": "none"}),
+    # Compressed blocks that do not fit are dropped when GDAL closes the file, without an error.
+    ("o.tif", {"compress": "deflate"}),
+    ("o.tif", {"compress": "none", "scheduler": "local:2"}),
+    ("o.tif", {"compress": "zstd", "scheduler": "local:2"}),
+    ("o.cog.tif", {"format": "cog", "compress": "none"}),
+    ("o.cog.tif", {"format": "cog", "compress": "deflate"}),
     ("o.zarr", {"chunk_px": 256}),
     ("o.zarr", {"chunk_px": 256, "scheduler": "local:2"}),
-], ids=["geotiff", "geotiff-local2", "cog", "zarr", "zarr-local2"])
+], ids=["geotiff", "geotiff-deflate", "geotiff-local2", "geotiff-zstd-local2", "cog", "cog-deflate", "zarr", "zarr-local2"])
 def test_a_full_disk_is_a_clear_error_with_nothing_at_the_target(tiny_disk: Path, big_input: Path, output: str, options: dict) -> None:
     target = tiny_disk / output
     with pytest.raises(OutputError, match="the disk is full") as caught:
-        engine.despeckle_file(big_input, target, "lee", domain="intensity", compress="none", **options)
+        engine.despeckle_file(big_input, target, "lee", domain="intensity", **options)
     assert not target.exists()
     assert not [p for p in tiny_disk.iterdir() if p.name.startswith(".")]  # no hidden temporaries left
     partial = tiny_disk / (output + ".partial")
@@ -57,6 +62,14 @@ def test_the_command_line_says_it_in_one_line(tiny_disk: Path, big_input: Path, 
         done = subprocess.run([*despeckle_cli, *command], capture_output=True, text=True, timeout=300)
         assert done.returncode == 2, done.stderr
         assert "Traceback" not in done.stderr and "the disk is full" in done.stderr.splitlines()[-1]
+        assert not any(tiny_disk.iterdir())
+
+
+def test_a_mosaic_on_a_full_disk_is_a_clear_error(tiny_disk: Path, big_input: Path, tmp_path: Path) -> None:
+    index = tile_scene(big_input, tmp_path / "tiles", size_px=256)
+    for compress in ("deflate", "none"):
+        with pytest.raises(OutputError, match="the disk is full"):
+            mosaic_tiles(index, tiny_disk / "m.tif", compress=compress)
         assert not any(tiny_disk.iterdir())
 
 

@@ -83,10 +83,29 @@ def test_the_command_line_refuses_them_in_one_line(tiles: Path, despeckle_cli: l
         assert done.returncode == 2 and "Traceback" not in done.stderr and done.stderr.startswith("despeckle: error:"), (name, done.stderr)
 
 
-def test_the_mosaic_may_not_replace_one_of_its_tiles(tiles: Path) -> None:
-    with pytest.raises(DespeckleError, match="would replace its own index or one of its tiles"):
-        mosaic_tiles(tiles / INDEX_NAME, tiles / "tile_r0000_c0000.tif", overwrite=True)
-    assert (tiles / "tile_r0000_c0000.tif").is_file()
+def test_the_mosaic_may_not_replace_its_tiles_or_their_folder(tiles: Path) -> None:
+    processed = tiles.parent / "processed"
+    processed.mkdir()
+    for tile in tiles.glob("tile_*.tif"):
+        (processed / tile.name).write_bytes(tile.read_bytes())
+    for output in (tiles / "tile_r0000_c0000.tif", processed / "tile_r0000_c0001.tif", tiles / INDEX_NAME):
+        with pytest.raises(DespeckleError, match="is the input"):
+            mosaic_tiles(tiles / INDEX_NAME, output, tiles_dir=processed, overwrite=True)
+    for folder in (tiles, processed):  # a tile folder replaced by the mosaic, tiles and all
+        with pytest.raises(DespeckleError, match="is a folder holding the input"):
+            mosaic_tiles(tiles / INDEX_NAME, folder, tiles_dir=processed, overwrite=True)
+    assert (tiles / "tile_r0000_c0000.tif").is_file() and (processed / "tile_r0000_c0001.tif").is_file()
+
+
+def test_tile_may_not_replace_the_folder_holding_its_input(tmp_path: Path) -> None:
+    scene = engine.synthetic.synthetic_scene((130, 110), seed=4, chunk_px=64)
+    (tmp_path / "t").mkdir()
+    engine.write_scene(scene, tmp_path / "t" / "scene.tif")
+    tile_scene(tmp_path / "t" / "scene.tif", tmp_path / "tiles", size_px=64)
+    (tmp_path / "tiles" / "scene.tif").write_bytes((tmp_path / "t" / "scene.tif").read_bytes())
+    with pytest.raises(DespeckleError, match="is a folder holding the input"):
+        tile_scene(tmp_path / "tiles" / "scene.tif", tmp_path / "tiles", size_px=64, overwrite=True)
+    assert (tmp_path / "tiles" / "scene.tif").is_file()
 
 
 def test_tiles_of_different_types_mosaic_in_a_type_that_holds_them_all(tiles: Path) -> None:
