@@ -39,6 +39,18 @@ class Reporter:
         """The run stops early (error, interrupt): leave the display tidy."""
 
 
+class MessagesOnly(Reporter):
+    """No progress display, but the messages (warnings) still reach the user, on stderr
+    (``--progress none``)."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream or sys.stderr
+
+    def log(self, level: str, message: str) -> None:
+        self._stream.write(f"despeckle: {level}: {message}\n")
+        self._stream.flush()
+
+
 class BarReporter(Reporter):
     """A one-line text progress bar on stderr, redrawn at most ten times a second."""
 

@@ -259,11 +259,18 @@ def recorded_statistics(scene: xr.DataArray) -> dict[str, float]:
     text = scene.attrs.get(SCENE_STATISTICS_TAG)
     if not text:
         return {}
+    problem = f"the scene's {SCENE_STATISTICS_TAG} tag must be a JSON object of positive numbers (written by 'despeckle tile')"
     try:
-        values = json.loads(text) if isinstance(text, str) else dict(text)
-        return {str(k): float(v) for k, v in values.items() if np.isfinite(float(v))}
-    except (TypeError, ValueError):
-        raise InputError(f"the scene's {SCENE_STATISTICS_TAG} tag is not a JSON object of numbers: {text!r}") from None
+        values = json.loads(text) if isinstance(text, str) else text
+        if not isinstance(values, dict):
+            raise ValueError(problem)
+        recorded = {str(k): float(v) for k, v in values.items() if not isinstance(v, bool)}
+    except (TypeError, ValueError, RecursionError):
+        raise InputError(f"{problem}, got {str(text)[:80]!r}") from None
+    wrong = {k: v for k, v in recorded.items() if not (np.isfinite(v) and 0 < v < 1e30)}
+    if wrong or len(recorded) != len(values):
+        raise InputError(f"{problem}, got {str(text)[:80]!r}; remove the tag or tile the scene again")
+    return recorded
 
 
 def statistics_of(scene: xr.DataArray) -> dict[str, Any]:

@@ -78,7 +78,7 @@ def test_tile_scene__tiles_are_georeferenced_and_indexed(tmp_path: Path, scene_p
 def test_tile_and_mosaic__keep_gcps(tmp_path: Path, rng: np.random.Generator) -> None:
     gcps = [GroundControlPoint(0, 0, 3.0, 50.0, 0), GroundControlPoint(0, 79, 3.1, 50.0, 0), GroundControlPoint(59, 0, 3.0, 49.9, 0)]
     source = write_geotiff(tmp_path / "g.tif", rng.random((60, 80)).astype(np.float32), gcps=gcps, crs="EPSG:4326")
-    index = tile_scene(source, tmp_path / "tiles", size_px=40, overlap_px=5)
+    index = tile_scene(source, tmp_path / "tiles", size_px=40, overlap_px=5, domain="intensity")
     with rasterio.open(index.parent / "tile_r0001_c0001.tif") as tile:
         shifted = tile.gcps[0][0]
     assert (shifted.row, shifted.col) == (0 - 35, 0 - 35)
@@ -149,3 +149,27 @@ def test_tile_process_mosaic__tiles_carry_the_scene_statistics_and_models_use_th
     despeckle_file(scene_path, tmp_path / "whole.tif", method)
     with rasterio.open(tmp_path / "mosaic.tif") as m, rasterio.open(tmp_path / "whole.tif") as w:
         np.testing.assert_allclose(m.read(), w.read(), rtol=1e-4)
+
+
+@pytest.mark.parametrize("tag", ['{"scene_median": -5}', '{"scene_median": 0}', '{"looks": true}', '[1, 2]', "null", '{"z98": 1e308}',
+                                 "[" * 5000 + "]" * 5000, "not json"])
+def test_an_edited_scene_statistics_tag_is_refused(tmp_path: Path, scene_path: Path, tag: str) -> None:
+    index = tile_scene(scene_path, tmp_path / "tiles", size_px=64)
+    tile = index.parent / json.loads(index.read_text())["features"][0]["properties"]["file"]
+    with rasterio.open(tile, "r+") as dst:
+        dst.update_tags(DESPECKLE_SCENE_STATISTICS=tag)
+    with pytest.raises(InputError, match="must be a JSON object of positive numbers"):
+        engine.despeckle(engine.open_scene(tile), "lee-sigma").values  # noqa: B018
+
+
+def test_tile__a_scene_without_a_domain_warns_and_takes_one(tmp_path: Path, rng: np.random.Generator) -> None:
+    source = write_geotiff(tmp_path / "plain.tif", rng.gamma(1.0, 1.0, (100, 90)).astype(np.float32))
+    with pytest.warns(engine.exceptions.DomainAssumedWarning, match="the tiles carry no scene statistics"):
+        index = tile_scene(source, tmp_path / "a", size_px=64)
+    assert json.loads(index.read_text())["despeckle"]["scene_statistics"] == {}
+    index = tile_scene(source, tmp_path / "b", size_px=64, domain="intensity")
+    assert json.loads(index.read_text())["despeckle"]["scene_statistics"]
+    with rasterio.open(index.parent / "tile_r0000_c0000.tif") as tile:
+        assert tile.tags()["DESPECKLE_DOMAIN"] == "intensity"
+    with pytest.raises(engine.exceptions.ParameterError, match="larger than the tile"):
+        tile_scene(source, tmp_path / "c", size_px=64, overlap_px=100_000, domain="intensity")

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from engine.exceptions import DespeckleError
-from engine.progress import BarReporter, JsonReporter, Reporter
+from engine.progress import BarReporter, JsonReporter, MessagesOnly, Reporter
 
 PROGRESS_CHOICES = ("bar", "json", "none")
 
@@ -33,7 +33,7 @@ def make_reporter(kind: str) -> Reporter:
         return JsonReporter()
     if kind == "bar":
         return BarReporter()
-    return Reporter()
+    return MessagesOnly()
 
 
 @contextlib.contextmanager

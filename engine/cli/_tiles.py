@@ -6,7 +6,8 @@ import argparse
 import sys
 
 from engine.cli._common import add_progress_option
-from engine.io import mosaic_tiles, tile_scene
+from engine.conventions import DOMAINS
+from engine.io import DEFAULT_OVERLAP_PX, mosaic_tiles, tile_scene
 from engine.progress import Reporter
 
 
@@ -21,7 +22,10 @@ def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:
     tile.add_argument("input")
     tile.add_argument("output_dir", help="folder to create for the tiles and index.geojson")
     tile.add_argument("--size", type=int, default=2048, metavar="PX", help="tile core size in pixels (default 2048)")
-    tile.add_argument("--overlap", type=int, default=64, metavar="PX", help="overlap added on each side (default 64)")
+    tile.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP_PX, metavar="PX",
+                      help=f"overlap added on each side (default {DEFAULT_OVERLAP_PX}: the largest halo of the recommended methods)")
+    tile.add_argument("--domain", type=str.lower, choices=DOMAINS,
+                      help="what the scene holds, if its metadata do not say (needed to record the scene statistics in the tiles)")
     tile.add_argument("--compress", choices=("deflate", "zstd", "lzw", "none"))
     tile.add_argument("--overwrite", action="store_true")
     add_progress_option(tile)
@@ -43,7 +47,8 @@ def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:
 
 def handle_tile(args: argparse.Namespace, reporter: Reporter) -> int:
     index = tile_scene(
-        args.input, args.output_dir, size_px=args.size, overlap_px=args.overlap, overwrite=args.overwrite, compress=args.compress, reporter=reporter
+        args.input, args.output_dir, size_px=args.size, overlap_px=args.overlap, overwrite=args.overwrite, compress=args.compress,
+        reporter=reporter, domain=args.domain,
     )
     reporter.result(path=str(index))
     print(f"wrote tiles and {index}", file=sys.stderr)

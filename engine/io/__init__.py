@@ -10,6 +10,7 @@ from engine.io._sentinel1 import is_sentinel1 as is_sentinel1
 from engine.io._sentinel1 import sentinel1_bursts as sentinel1_bursts
 from engine.io._sentinel1 import swath_polarisations as swath_polarisations
 from engine.io._sentinel1 import with_product_gcps as with_product_gcps
+from engine.io._tiles import DEFAULT_OVERLAP_PX as DEFAULT_OVERLAP_PX
 from engine.io._tiles import INDEX_NAME as INDEX_NAME
 from engine.io._tiles import mosaic_tiles as mosaic_tiles
 from engine.io._tiles import tile_scene as tile_scene
@@ -18,6 +19,7 @@ from engine.io._write import WriteResult as WriteResult
 from engine.io._write import write_scene as write_scene
 
 __all__ = [
+    "DEFAULT_OVERLAP_PX",
     "FORMATS",
     "INDEX_NAME",
     "WriteResult",

@@ -31,7 +31,8 @@ from rasterio.windows import Window
 
 from engine._gdal import bound_gdal_cache
 from engine._options import get_option
-from engine.conventions import SCENE_STATISTICS_TAG
+from engine.conventions import DOMAIN_TAG, SCENE_STATISTICS_TAG
+from engine.domain import check_domain
 from engine.exceptions import DespeckleWarning, DomainAssumedWarning, InputError, ParameterError
 from engine.io._atomic import check_output_path, check_space, commit, mark_as_ours, remove, temporary_sibling, writing
 from engine.io._geotiff import check_complete, check_written, create_geotiff
@@ -57,6 +58,11 @@ def _windows(height: int, width: int, size: int, overlap: int) -> Iterator[tuple
 
 #: The smallest tile ``tile_scene`` cuts.
 MIN_TILE_PX = 32
+
+
+#: Overlap of ``tile_scene`` by default: the largest halo of the recommended methods (mdn-cl's
+#: 128 px is experimental; give it explicitly).
+DEFAULT_OVERLAP_PX = 80
 
 
 def _window_list(window: Window) -> list[int]:
@@ -89,10 +95,11 @@ def tile_scene(
     output_dir: str | Path,
     *,
     size_px: int = 2048,
-    overlap_px: int = 64,
+    overlap_px: int = DEFAULT_OVERLAP_PX,
     overwrite: bool = False,
     compress: str | None = None,
     reporter: Reporter | None = None,
+    domain: str | None = None,
 ) -> Path:
     """Cut a raster into overlapping GeoTIFF tiles in ``output_dir``; return the index path.
 
@@ -101,13 +108,17 @@ def tile_scene(
     (with its own transform), GCPs (shifted), nodata, band names, units and metadata tags, and
     the statistics of the whole scene that methods would otherwise compute on each tile alone
     (scene median, Z98, looks; in the index and in every tile's ``DESPECKLE_SCENE_STATISTICS``
-    tag, when the scene says what its values are), so that tiles despeckle as the scene does.
+    tag, when the scene or ``domain`` says what its values are), so that tiles despeckle as the
+    scene does. ``domain`` is also written into every tile.
     """
     if size_px < MIN_TILE_PX or overlap_px < 0:
         raise ParameterError(
             f"tile size must be at least {MIN_TILE_PX} pixels and the overlap 0 or more, got {size_px} and {overlap_px} "
             "(smaller tiles make a file per few pixels: a 16384-px scene in 1-px tiles is 268 million files)"
         )
+    if overlap_px > max(size_px, DEFAULT_OVERLAP_PX):
+        raise ParameterError(f"the overlap ({overlap_px} px) is larger than the tile ({size_px} px): every tile would hold its neighbours "
+                             "whole. The overlap only needs to cover the method's halo ('despeckle methods')")
     source = Path(path)
     if not source.is_file():
         raise InputError(f"{source} does not exist or is not a file")
@@ -115,7 +126,7 @@ def tile_scene(
     reporter = reporter or Reporter()
     compress = compress or get_option("compress")
     bound_gdal_cache()
-    statistics = _scene_statistics(source)
+    statistics = _scene_statistics(source, domain)
     temporary = temporary_sibling(target)
     try:
         with warnings.catch_warnings():
@@ -138,7 +149,8 @@ def tile_scene(
             windows = list(_windows(src.height, src.width, size_px, overlap_px))
             if compress == "none":
                 check_space(target, sum(int(w.height * w.width) for _, _, _, w in windows) * src.count * np.dtype(src.dtypes[0]).itemsize)
-            tile_tags = {**src.tags(), **({SCENE_STATISTICS_TAG: json.dumps(statistics)} if statistics else {})}
+            tile_tags = {**src.tags(), **({SCENE_STATISTICS_TAG: json.dumps(statistics)} if statistics else {}),
+                         **({DOMAIN_TAG: check_domain(domain)} if domain else {})}
             features = []
             reporter.start("tile", len(windows))
             for done, (row, col, core, window) in enumerate(windows, start=1):
@@ -197,19 +209,28 @@ def tile_scene(
     return target / INDEX_NAME
 
 
-def _scene_statistics(source: Path) -> dict[str, float]:
-    """Every statistic a registered method computes over its whole input, on this scene; none
-    when the scene does not say what its values are (intensity statistics of dB values would
-    mislead every tile)."""
+def _scene_statistics(source: Path, domain: str | None) -> dict[str, float]:
+    """Every statistic a registered method computes over its whole input, on this scene; none,
+    with a warning, when neither the scene nor ``domain`` says what its values are (intensity
+    statistics of dB values would mislead every tile)."""
     from engine.io._open import open_scene
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DespeckleWarning)
         warnings.simplefilter("error", DomainAssumedWarning)
         try:
-            scene = open_scene(source)
+            scene = open_scene(source, domain=domain)
         except DomainAssumedWarning:
-            return {}
+            scene = None
+    if scene is None:
+        warnings.warn(
+            f"{source.name} does not say whether it holds intensity, amplitude or dB values: the tiles carry no scene "
+            "statistics, so a model or Lee sigma run tile by tile will differ from the whole scene. Give the domain "
+            "(--domain) to record them",
+            DomainAssumedWarning,
+            stacklevel=3,
+        )
+        return {}
     wanted: dict[str, Any] = {}
     for name in list_methods():
         for parameter in get_method(name).parameters:

@@ -314,6 +314,10 @@ def _write_zarr(
     attrs = {TAG_PREFIX + "STATISTICS": json.dumps(statistics)} if statistics else {}
     if target.exists() and not target.is_dir():
         raise OutputError(f"{target} exists and is not a Zarr store")
-    writing(target, partial(_zarr.finalize_zarr, partial_store, variable=variable, attrs=attrs))
+    try:
+        writing(target, partial(_zarr.finalize_zarr, partial_store, variable=variable, attrs=attrs))
+    except OutputError as error:
+        raise OutputError(f"{error}. Every chunk was written and is kept in {partial_store}: run again with --resume "
+                          "to finish") from None
     writing(target, partial(commit, partial_store, target, overwrite=overwrite))
     return WriteResult(target, "zarr", tuple(scene.shape), stats, statistics, time.monotonic() - started)

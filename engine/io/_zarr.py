@@ -152,11 +152,12 @@ def finalize_zarr(store: Path, *, variable: str, attrs: Mapping[str, Any]) -> No
 
     group = zarr.open_group(store, mode="r+")
     group[variable].attrs.update(dict(attrs))
-    shutil.rmtree(_state_dir(store), ignore_errors=True)
     with warnings.catch_warnings():
         # Our ownership marker (engine.io._atomic.OWNER_MARKER) is not a Zarr object; said, harmlessly.
         warnings.filterwarnings("ignore", message=".*is not recognized as a component of a Zarr hierarchy")
+        warnings.filterwarnings("ignore", message=".*\\.despeckle.*")
         zarr.consolidate_metadata(str(store))
+    shutil.rmtree(_state_dir(store), ignore_errors=True)  # last: a failure before it leaves a resumable store
 
 
 FORMAT = InputFormat(

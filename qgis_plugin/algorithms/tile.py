@@ -32,7 +32,7 @@ class TileScene(EngineAlgorithm):
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Scene")))
         self.addParameter(QgsProcessingParameterNumber(self.SIZE, self.tr("Tile core size (pixels)"), type=QgsProcessingParameterNumber.Integer, defaultValue=2048, minValue=16))
-        self.addParameter(QgsProcessingParameterNumber(self.OVERLAP, self.tr("Overlap on each side (pixels)"), type=QgsProcessingParameterNumber.Integer, defaultValue=64, minValue=0))
+        self.addParameter(QgsProcessingParameterNumber(self.OVERLAP, self.tr("Overlap on each side (pixels)"), type=QgsProcessingParameterNumber.Integer, defaultValue=80, minValue=0))
         self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT, self.tr("Tile folder")))
         self.addOutput(QgsProcessingOutputVectorLayer(self.INDEX, self.tr("Tile index")))
 

@@ -104,3 +104,10 @@ def test_a_signal_while_starting_is_an_interruption_not_a_traceback(despeckle_cl
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130 and "interrupted" in stderr and "Traceback" not in stderr, stderr
     assert not (tmp_path / "o.tif").exists()
+
+
+def test_progress_none_still_shows_warnings(despeckle_cli: list[str], tmp_path: Path, rng: np.random.Generator) -> None:
+    write_geotiff(tmp_path / "plain.tif", rng.gamma(1.0, 1.0, (60, 60)).astype(np.float32), crs=None)
+    done = subprocess.run([*despeckle_cli, "run", "plain.tif", "o.tif", "--method", "lee", "--progress", "none"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "despeckle: warning:" in done.stderr and "assuming intensity" in done.stderr

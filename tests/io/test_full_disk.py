@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import engine
-from engine.io import mosaic_tiles, tile_scene
 from engine.exceptions import OutputError
+from engine.io import mosaic_tiles, tile_scene
 from engine.io._atomic import _HOST, temporary_sibling
 from tests.conftest import require, write_geotiff
 
@@ -66,7 +66,7 @@ def test_the_command_line_says_it_in_one_line(tiny_disk: Path, big_input: Path, 
 
 
 def test_a_mosaic_on_a_full_disk_is_a_clear_error(tiny_disk: Path, big_input: Path, tmp_path: Path) -> None:
-    index = tile_scene(big_input, tmp_path / "tiles", size_px=256)
+    index = tile_scene(big_input, tmp_path / "tiles", size_px=256, domain="intensity")
     for compress in ("deflate", "none"):
         with pytest.raises(OutputError, match="the disk is full"):
             mosaic_tiles(index, tiny_disk / "m.tif", compress=compress)
