@@ -289,10 +289,10 @@ def _layout(index: dict[str, Any], index_path: Path, folder: Path) -> _Layout:
         for feature in index["features"]:
             props = feature["properties"]
             name = props["file"]
-            if not isinstance(name, str) or Path(name).name != name or name in ("", ".", ".."):
+            if not isinstance(name, str) or Path(name).name != name or name in ("", ".", "..") or "\x00" in name:
                 raise ValueError(f"tile file {name!r} is not a plain file name in the tile folder")
             tiles.append((folder / name, _window_of([int(v) for v in props["core"]]), _window_of([int(v) for v in props["window"]])))
-    except (KeyError, IndexError, TypeError, ValueError, CRSError, RecursionError) as error:
+    except (KeyError, IndexError, TypeError, ValueError, OverflowError, CRSError, RecursionError) as error:
         raise InputError(f"{index_path} is not a valid tile index ({type(error).__name__}: {error})") from None
     if width < 1 or height < 1 or count < 1 or not tiles:
         raise InputError(f"{index_path} describes an empty scene ({count} x {height} x {width}, {len(tiles)} tiles)")
@@ -378,19 +378,28 @@ def mosaic_tiles(
         raise InputError(f"{len(missing)} tile(s) missing in {folder}, for example {missing[0]}")
     temporary = temporary_sibling(target)
     try:
-        dtypes = []
+        dtypes, nodatas, domains = [], set(), set()
         for path, _, window in layout.tiles:  # all checked before a byte is written
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", NotGeoreferencedWarning)
                 with rasterio.open(path) as src:
                     _check_tile(path, src, window, layout)
                     dtypes.append(np.dtype(src.dtypes[0]))
+                    nodatas.add("nan" if src.nodata is not None and np.isnan(src.nodata) else src.nodata)
+                    domains.add(src.tags().get(DOMAIN_TAG))
+        if len(domains - {None}) > 1:
+            raise InputError(f"the tiles hold different kinds of values ({', '.join(sorted(domains - {None}))}): they were processed "
+                             "differently; mosaic tiles of one run")
         # The type that holds every tile's values (8-bit tiles beside float tiles give float).
         dtype = np.result_type(*dtypes)
+        if len(nodatas) > 1 and dtype.kind != "f":
+            raise InputError(f"the tiles mark nodata differently ({', '.join(map(str, nodatas))}) and hold integers: convert them alike first")
         if compress == "none":
             check_space(target, layout.count * layout.height * layout.width * dtype.itemsize)
         with rasterio.open(layout.tiles[0][0]) as src:
             nodata, tags, descriptions, units = src.nodata, src.tags(), src.descriptions, src.units
+        if len(nodatas) > 1:
+            nodata = float("nan")  # each tile's own nodata becomes NaN below
         writing(target, partial(
             create_geotiff, temporary, shape=(layout.count, layout.height, layout.width), dtype=dtype,
             georeference=Georeference(layout.crs, layout.transform, layout.gcps),
@@ -404,6 +413,8 @@ def mosaic_tiles(
                     with rasterio.open(path) as src:
                         inner = Window(core.col_off - window.col_off, core.row_off - window.row_off, core.width, core.height)
                         pixels = src.read(window=inner).astype(dtype, copy=False)
+                        if len(nodatas) > 1 and src.nodata is not None and not np.isnan(src.nodata):
+                            pixels[pixels == src.nodata] = np.nan
                     writing(target, partial(dst.write, pixels, window=core))
                     reporter.update(done, len(layout.tiles))
                 reporter.finish()

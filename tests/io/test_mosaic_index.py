@@ -124,3 +124,21 @@ def test_tiles_of_different_types_mosaic_in_a_type_that_holds_them_all(tiles: Pa
     rows, cols = slice(core[0], core[0] + core[2]), slice(core[1], core[1] + core[3])
     expected[rows, cols] = np.clip(expected[rows, cols], 0, 255).astype(np.uint8)
     np.testing.assert_array_equal(mosaic, expected)
+
+
+def test_tiles_processed_differently_or_marking_nodata_differently(tiles: Path) -> None:
+    first = tiles / "tile_r0000_c0000.tif"
+    with rasterio.open(first, "r+") as dst:
+        dst.update_tags(DESPECKLE_DOMAIN="db")
+    with rasterio.open(tiles / "tile_r0000_c0001.tif", "r+") as dst:
+        dst.update_tags(DESPECKLE_DOMAIN="intensity")
+    with pytest.raises(DespeckleError, match="hold different kinds of values"):
+        mosaic_tiles(tiles / INDEX_NAME, tiles.parent / "m.tif")
+    with rasterio.open(first, "r+") as dst:
+        dst.update_tags(DESPECKLE_DOMAIN="intensity")
+        values = dst.read()
+        dst.nodata = float(values[0, 0, 0])  # a valid-looking value marked nodata in this tile only
+    mosaic_tiles(tiles / INDEX_NAME, tiles.parent / "m.tif")
+    with rasterio.open(tiles.parent / "m.tif") as m:
+        mosaic = m.read(1)
+        assert np.isnan(m.nodata) and np.isnan(mosaic[0, 0]) and np.isfinite(mosaic[-1, -1])
