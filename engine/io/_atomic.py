@@ -19,8 +19,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from rasterio._err import CPLE_BaseError
-
 from engine.exceptions import OutputError, OutputExistsError
 
 T = TypeVar("T")
@@ -180,8 +178,8 @@ def writing(target: Path, write: Callable[[], T]) -> T:
         return write()
     except OutputError:
         raise
-    except (OSError, CPLE_BaseError) as error:
-        hint = _WRITE_HINTS.get(getattr(error, "errno", 0) if isinstance(error, OSError) else 0)
+    except OSError as error:
+        hint = _WRITE_HINTS.get(error.errno or 0)
         if hint is None and nearly_full(target.parent):
             # GDAL reports "Write failed" without the errno (libtiff printed it to stderr).
             hint = _WRITE_HINTS[errno.ENOSPC]

@@ -263,8 +263,25 @@ def check_written(path: Path, target: Path) -> None:
 
 
 def update_tags(path: Path, tags: Mapping[str, str]) -> None:
-    with rasterio.open(path, "r+") as dst:
-        dst.update_tags(**tags)
+    def update() -> None:
+        with rasterio.open(path, "r+") as dst:
+            dst.update_tags(**tags)
+
+    _as_os_error(update)
+
+
+def _as_os_error(call: Any) -> None:
+    """``call()``, GDAL's own failures (``CPLE_*`` errors, e.g. a directory that does not fit on the
+    disk) raised as the OSError they are, which the writers report in one clear line."""
+    try:
+        call()
+    except (OSError, RasterioError):
+        raise
+    except Exception as error:  # noqa: BLE001 - rasterio does not export GDAL's CPLE_* classes
+        failure = OSError(errno.EIO, f"GDAL failed: {error}")
+    else:
+        return
+    raise failure
 
 
 def convert_to_cog(source: Path, target: Path, *, compress: str, tile_px: int, dtype: np.dtype[Any]) -> None:
@@ -273,7 +290,7 @@ def convert_to_cog(source: Path, target: Path, *, compress: str, tile_px: int, d
     if compress != "none":
         options["COMPRESS"] = compress.upper()
         options["PREDICTOR"] = _predictor(np.dtype(dtype))
-    rasterio.shutil.copy(source, target, driver="COG", **options)
+    _as_os_error(partial(rasterio.shutil.copy, source, target, driver="COG", **options))
 
 
 #: Suffixes of rasters that normally carry georeferencing (a PNG or JPEG need not).
