@@ -37,6 +37,11 @@ COMPRESSION = {
 }
 
 
+def numpy_dtype(gdal_name: str) -> np.dtype[Any]:
+    """The numpy type a GDAL band type reads as (GDAL's CInt16 has none: it reads as complex64)."""
+    return np.dtype("complex64" if gdal_name == "complex_int16" else gdal_name)
+
+
 #: A file smaller than its pixels by more than this cannot hold them, even compressed: constant
 #: images compress about 1000-fold with DEFLATE.
 _MAX_COMPRESSION = 100_000
@@ -47,7 +52,7 @@ def check_plausible(path: Path, src: rasterio.DatasetReader) -> None:
     corrupt or hostile header): reading it would make gigabytes of zeros, slowly."""
     if src.driver not in ("GTiff", "COG"):
         return
-    declared = src.width * src.height * src.count * np.dtype(src.dtypes[0]).itemsize
+    declared = src.width * src.height * src.count * numpy_dtype(src.dtypes[0]).itemsize
     size = os.path.getsize(path)
     if declared > _MAX_COMPRESSION * max(size, 1) and declared > 2**30:
         raise InputError(

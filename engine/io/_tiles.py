@@ -35,7 +35,7 @@ from engine.conventions import DOMAIN_TAG, SCENE_STATISTICS_TAG
 from engine.domain import check_domain
 from engine.exceptions import DespeckleWarning, DomainAssumedWarning, InputError, ParameterError
 from engine.io._atomic import check_output_path, check_space, commit, mark_as_ours, remove, temporary_sibling, writing
-from engine.io._geotiff import check_complete, check_written, create_geotiff
+from engine.io._geotiff import check_complete, check_written, create_geotiff, numpy_dtype
 from engine.methods import get_method, list_methods
 from engine.progress import Reporter
 from engine.scene import Georeference, valid_values
@@ -148,7 +148,7 @@ def tile_scene(
             writing(target, partial(mark_as_ours, temporary))
             windows = list(_windows(src.height, src.width, size_px, overlap_px))
             if compress == "none":
-                check_space(target, sum(int(w.height * w.width) for _, _, _, w in windows) * src.count * np.dtype(src.dtypes[0]).itemsize)
+                check_space(target, sum(int(w.height * w.width) for _, _, _, w in windows) * src.count * numpy_dtype(src.dtypes[0]).itemsize)
             tile_tags = {**src.tags(), **({SCENE_STATISTICS_TAG: json.dumps(statistics)} if statistics else {}),
                          **({DOMAIN_TAG: check_domain(domain)} if domain else {})}
             features = []
@@ -384,7 +384,7 @@ def mosaic_tiles(
                 warnings.simplefilter("ignore", NotGeoreferencedWarning)
                 with rasterio.open(path) as src:
                     _check_tile(path, src, window, layout)
-                    dtypes.append(np.dtype(src.dtypes[0]))
+                    dtypes.append(numpy_dtype(src.dtypes[0]))
                     nodatas.add("nan" if src.nodata is not None and np.isnan(src.nodata) else src.nodata)
                     domains.add(src.tags().get(DOMAIN_TAG))
         if len(domains - {None}) > 1:
