@@ -23,8 +23,9 @@ benchmarks: system-deps $(VENV)/.installed-test
 	$(BIN)/python -m benchmarks all
 
 ## Build the QGIS plugin archive (dist/despeckle-qgis-<version>.zip): Plugins > Install from ZIP.
-plugin:
-	$(PYTHON) scripts/build_plugin.py
+## Its method list (shown while QGIS has no engine) is refreshed from this engine first.
+plugin: $(VENV)/.installed
+	$(BIN)/python scripts/build_plugin.py --refresh-contract
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -17,9 +17,10 @@ from qgis.core import QgsProcessingException
 
 SETTING = "DESPECKLE_EXECUTABLE"
 INSTALL_HINT = (
-    "The despeckle engine was not found. Install it (python3 -m venv ~/despeckle-env && "
-    "~/despeckle-env/bin/pip install despeckle), then set its path in Settings > Options > Processing > "
-    "Providers > Despeckle > 'despeckle executable' (or put it on the PATH)."
+    "The despeckle engine was not found. Install it in its own environment from the engine's source folder or wheel "
+    "(python3 -m venv ~/despeckle-env && ~/despeckle-env/bin/pip install '/path/to/despeckle[models]'), then set "
+    "~/despeckle-env/bin/despeckle in Settings > Options > Processing > Providers > Despeckle > 'despeckle executable', "
+    "or in the DESPECKLE_EXECUTABLE environment variable, or put it on the PATH."
 )
 
 

@@ -24,6 +24,8 @@ PLUGIN_VERSION = next(
      if line.startswith("version=")), "unknown",
 )
 ICON = os.path.join(os.path.dirname(__file__), "icon.svg")
+#: The engine's method list as of this plugin's release (``make plugin`` refreshes it).
+SHIPPED_CONTRACT = os.path.join(os.path.dirname(__file__), "shipped_contract.json")
 
 
 def cached_methods(executable):
@@ -83,13 +85,18 @@ class DespeckleProvider(QgsProcessingProvider):
         for algorithm in (SpeckleStatistics(), TileScene(), MosaicTiles()):
             self.addAlgorithm(algorithm)
         executable = configured_executable()
+        missing = None
         try:
             contract = cached_methods(executable)
         except QgsProcessingException as error:
-            QgsMessageLog.logMessage(str(error), "Despeckle", Qgis.Warning)
-            return
+            # Without an engine every algorithm stays listed, from the list this plugin ships, and
+            # says what is missing when chosen (canExecute), as the GRASS and OTB providers do.
+            missing = str(error)
+            QgsMessageLog.logMessage(missing, "Despeckle", Qgis.Warning)
+            with open(SHIPPED_CONTRACT, encoding="utf-8") as handle:
+                contract = json.load(handle)
         for method in contract["methods"]:
             try:
-                self.addAlgorithm(MethodAlgorithm(method, contract))
+                self.addAlgorithm(MethodAlgorithm(method, contract, engine_problem=missing))
             except Exception as error:  # one broken method must not hide the others
                 QgsMessageLog.logMessage(f"could not load method {method.get('name')}: {error}", "Despeckle", Qgis.Warning)

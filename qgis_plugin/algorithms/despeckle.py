@@ -57,7 +57,7 @@ class MethodAlgorithm(QgsProcessingAlgorithm):
     DECORRELATE = "DECORRELATE"
     OUTPUT = "OUTPUT"
 
-    def __init__(self, method, contract):
+    def __init__(self, method, contract, engine_problem=None):
         """``method``: one entry of the engine's ``despeckle methods --json`` contract; the dialog
         (parameters, choices, advanced flags, domains, compressions) is built from them."""
         super().__init__()
@@ -66,9 +66,18 @@ class MethodAlgorithm(QgsProcessingAlgorithm):
         self.input_domains = input_domains(contract)
         self.output_domains = output_domains(contract)
         self.compressions = list(contract["compressions"])
+        self.engine_problem = engine_problem  # why the engine cannot run (not found, broken), else None
 
     def createInstance(self):  # noqa: N802 - QGIS API
-        return MethodAlgorithm(self.method, self.contract)
+        return MethodAlgorithm(self.method, self.contract, self.engine_problem)
+
+    def canExecute(self):  # noqa: N802 - QGIS API
+        """What is missing, said in the dialog before a run: the engine, or what this method needs."""
+        if self.engine_problem:
+            return False, self.engine_problem
+        if not self.method.get("available", True):
+            return False, f"method {self.method['name']} is not available: {self.method.get('unavailable_reason')}"
+        return True, ""
 
     def name(self):
         return self.method["name"].replace("-", "_")
@@ -98,7 +107,9 @@ class MethodAlgorithm(QgsProcessingAlgorithm):
             lines += [f"<b>{self._maturity().capitalize()}:</b> {m.get('maturity_note', '')}", ""]
         if m.get("needs_gpu"):
             lines += ["<b>GPU recommended:</b> slow on a CPU.", ""]
-        if not m["available"]:
+        if self.engine_problem:
+            lines += [f"<b>Cannot run:</b> {self.engine_problem}", ""]
+        elif not m.get("available", True):
             lines += [f"<b>Not available:</b> {m['unavailable_reason']}", ""]
         lines.append(f"Works on {m['domain']}; the engine converts the input and returns the input's domain. "
                      f"Halo: {m['halo_px_at_defaults']} px (tiles overlap by this much, so tiled output equals whole-image output).")
@@ -234,8 +245,9 @@ class MethodAlgorithm(QgsProcessingAlgorithm):
         return args, output
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API
-        if not self.method["available"]:
-            raise QgsProcessingException(f"method {self.method['name']} is not available: {self.method['unavailable_reason']}")
+        usable, problem = self.canExecute()
+        if not usable:
+            raise QgsProcessingException(problem)
         args, output = self.command(parameters, context)
         result = run_engine(args, feedback)
         if result is None:  # cancelled

@@ -71,7 +71,8 @@ command = request["command"]
 outcome = {}
 if command == "list":
     outcome = {"algorithms": sorted(a.id() for a in provider.algorithms()), "groups": sorted({a.group() for a in provider.algorithms()}),
-               "names": {a.id(): a.displayName() for a in provider.algorithms()}, "groups_of": {a.id(): a.group() for a in provider.algorithms()}}
+               "names": {a.id(): a.displayName() for a in provider.algorithms()}, "groups_of": {a.id(): a.group() for a in provider.algorithms()},
+               "can_execute": {a.id(): list(a.canExecute()) for a in provider.algorithms()}}
 elif command in ("run", "cancel"):
     feedback = Feedback(request.get("cancel_at"))
     started = time.monotonic()

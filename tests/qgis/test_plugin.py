@@ -90,7 +90,9 @@ def test_provider__builds_dialogs_from_the_engine_contract(qgis_python: str, qgi
     real = harness(qgis_python, qgis_env, command="parameters", algorithm="despeckle:lee_sigma")["parameters"]
     assert real["Z98"]["advanced"] is True
     unknown = harness(qgis_python, {**env, "FAKE_CONTRACT": "99"}, command="list")
-    assert set(unknown["algorithms"]) == {"despeckle:speckle_statistics", "despeckle:tile_scene", "despeckle:mosaic_tiles"}
+    # Listed from the plugin's own method list, each saying why it cannot run.
+    assert "despeckle:lee" in unknown["algorithms"]
+    assert unknown["can_execute"]["despeckle:lee"][0] is False and "contract version 99" in unknown["can_execute"]["despeckle:lee"][1]
 
 
 def test_processing_run__equals_the_command_line_and_keeps_georeferencing(qgis_python: str, qgis_env: dict, shared_data: Path, tmp_path: Path, engine_executable: str) -> None:
@@ -165,7 +167,13 @@ def test_invalid_parameter_is_a_clear_error(qgis_python: str, qgis_env: dict, sh
 def test_missing_engine_is_a_clear_error(qgis_python: str, qgis_env: dict, shared_data: Path, tmp_path: Path) -> None:
     env = {**qgis_env, "DESPECKLE_EXECUTABLE": ""}
     listed = harness(qgis_python, env, command="list")
-    assert "despeckle:tile_scene" in listed["algorithms"] and "despeckle:lee" not in listed["algorithms"]
+    # Every algorithm stays listed (from the method list the plugin ships) and says what is missing.
+    expected = {f"despeckle:{name.replace('-', '_')}" for name in engine.list_methods()}
+    assert expected | {"despeckle:speckle_statistics", "despeckle:tile_scene", "despeckle:mosaic_tiles"} == set(listed["algorithms"])
+    outcome = harness(qgis_python, env, command="run", algorithm="despeckle:lee",
+                      parameters={"INPUT": str(shared_data / GEOTIFF), "OUTPUT": str(tmp_path / "o.tif")})
+    assert "despeckle engine was not found" in outcome["error"] and not (tmp_path / "o.tif").exists()
+    assert listed["can_execute"]["despeckle:lee"][0] is False and "despeckle engine was not found" in listed["can_execute"]["despeckle:lee"][1]
     params = {"INPUT": str(shared_data / GEOTIFF), "SIZE": 100, "OVERLAP": 4, "OUTPUT": str(tmp_path / "tiles")}
     outcome = harness(qgis_python, env, command="run", algorithm="despeckle:tile_scene", parameters=params)
     assert "despeckle engine was not found" in outcome["error"] and "Settings > Options > Processing" in outcome["error"]
