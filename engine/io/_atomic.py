@@ -67,20 +67,18 @@ def check_output_path(target: Path, *, overwrite: bool, inputs: tuple[Path, ...]
     return target
 
 
-#: What a temporary name adds to the target's (see :func:`temporary_sibling`).
-_TEMPORARY_EXTRA = len(".." + "abcdef-4194304-12345678.partial") + 8
-
-
 def _check_name_length(target: Path, parent: Path) -> None:
     try:
         limit = os.pathconf(parent, "PC_NAME_MAX")
     except (OSError, ValueError):
         limit = 255
     size = len(target.name.encode())
-    if size + _TEMPORARY_EXTRA > limit:
+    # The longest temporary name: the largest process number Linux gives (2^22).
+    extra = len(_temporary_name(target.name, f"{_HOST}-{2**22}").encode()) - size
+    if size + extra > limit:
         raise OutputError(
             f"the output name is {size} bytes long; this file system allows {limit}, and despeckle needs "
-            f"{_TEMPORARY_EXTRA} more for the temporary name it writes under: choose a shorter name"
+            f"{extra} more for the temporary name it writes under: choose a shorter name"
         )
 
 
@@ -95,29 +93,40 @@ def remove(path: Path) -> None:
 _HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:6]
 
 
+def _owner() -> str:
+    """This host and process, as temporaries and locks name their writer."""
+    return f"{_HOST}-{os.getpid()}"
+
+
+def _owner_gone(owner: str) -> bool:
+    """Whether the writer an owner tag names ran on this host and is no longer running."""
+    host, _, pid = owner.partition("-")
+    return host == _HOST and pid.isdigit() and not _running(int(pid))
+
+
+def _temporary_name(name: str, owner: str) -> str:
+    return f".{name}.{owner}-{uuid.uuid4().hex[:8]}.partial"
+
+
 def temporary_sibling(target: Path) -> Path:
     """A hidden, unique name beside ``target``, naming the host and process that write it.
 
     Temporaries a killed run left beside ``target`` (same host, process gone) are removed first:
     nobody else can finish them, and they may be large."""
     remove_stale_temporaries(target)
-    return target.parent / f".{target.name}.{_HOST}-{os.getpid()}-{uuid.uuid4().hex[:8]}.partial"
+    return target.parent / _temporary_name(target.name, _owner())
 
 
-def remove_stale_temporaries(target: Path) -> list[Path]:
-    """Remove the temporaries of ``target`` whose writer (on this host) is no longer running."""
-    removed = []
-    prefix = f".{target.name}.{_HOST}-"
+def remove_stale_temporaries(target: Path) -> None:
+    """Remove the temporaries of ``target`` (and GDAL's files beside them) whose writer is gone."""
+    prefix = f".{target.name}."
     try:
         candidates = [p for p in target.parent.iterdir() if p.name.startswith(prefix) and ".partial" in p.name]
     except OSError:
-        return removed
+        return
     for candidate in candidates:
-        pid = candidate.name[len(prefix) :].split("-", 1)[0]
-        if pid.isdigit() and not _running(int(pid)):
+        if _owner_gone(candidate.name[len(prefix) :].rsplit("-", 1)[0]):  # host-pid, before the random part
             remove(candidate)
-            removed.append(candidate)
-    return removed
 
 
 @contextmanager
@@ -127,24 +136,22 @@ def exclusive(target: Path) -> Iterator[None]:
     instead of overwriting the first one's partial output. A lock whose process is gone (a
     killed run, on this host) is taken over."""
     lock = target.parent / f".{target.name}.lock"
-    me = f"{_HOST}-{os.getpid()}"
-    for _ in range(2):
+    while True:
         try:
             descriptor = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            break
         except FileExistsError:
             try:
                 holder = lock.read_text().strip()
             except OSError:
                 holder = ""
-            host, _, pid = holder.partition("-")
-            if host == _HOST and pid.isdigit() and not _running(int(pid)):
-                lock.unlink(missing_ok=True)  # left by a killed run
-                continue
-            raise OutputError(f"another despeckle run ({'process ' + pid if pid else 'unknown'}) is writing {target}; "
-                              "wait for it to finish, or choose another output") from None
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(me)
-        break
+            if not _owner_gone(holder):
+                pid = holder.partition("-")[2]
+                raise OutputError(f"another despeckle run ({'process ' + pid if pid else 'unknown'}) is writing {target}; "
+                                  "wait for it to finish, or choose another output") from None
+            lock.unlink(missing_ok=True)  # left by a killed run: take it over
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(_owner())
     try:
         yield
     finally:

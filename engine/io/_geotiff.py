@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -61,27 +61,31 @@ def check_plausible(path: Path, src: rasterio.DatasetReader) -> None:
         )
 
 
-def check_complete(path: Path, src: rasterio.DatasetReader) -> None:
-    """Refuse a GeoTIFF whose blocks point past the end of the file (a truncated download).
-
-    Without this check a truncated file opens fine and fails, or silently reads zeros, deep
-    inside a long run.
-    """
-    size = os.path.getsize(path)
-    if src.driver != "GTiff":
-        return
+def _blocks(src: rasterio.DatasetReader) -> Iterator[tuple[int, int, int, int | None, int | None]]:
+    """(band, row, column, byte offset, byte length) of every block of a GeoTIFF; the offset is
+    None for a block never written (GDAL 3 gives the offset of every block that was)."""
     bands = [1] if src.interleaving and src.interleaving.name == "pixel" else list(src.indexes)
     for band in bands:
         for (row, col), _ in src.block_windows(band):
             offset = src.get_tag_item(f"BLOCK_OFFSET_{col}_{row}", "TIFF", bidx=band)
             length = src.get_tag_item(f"BLOCK_SIZE_{col}_{row}", "TIFF", bidx=band)
-            if offset is None or length is None:
-                return  # this GDAL does not expose block offsets: nothing to check
-            if int(offset) and int(offset) + int(length) > size:
-                raise InputError(
-                    f"{path} is truncated: block ({row}, {col}) of band {band} ends at byte "
-                    f"{int(offset) + int(length)} but the file has only {size} bytes"
-                )
+            yield band, row, col, int(offset) if offset else None, int(length) if length else None
+
+
+def check_complete(path: Path, src: rasterio.DatasetReader) -> None:
+    """Refuse a GeoTIFF whose blocks point past the end of the file (a truncated download).
+
+    Without this check a truncated file opens fine and fails, or silently reads zeros, deep
+    inside a long run. Blocks never written are allowed in inputs (sparse files)."""
+    if src.driver != "GTiff":
+        return
+    size = os.path.getsize(path)
+    for band, row, col, offset, length in _blocks(src):
+        if offset is not None and length is not None and offset + length > size:
+            raise InputError(
+                f"{path} is truncated: block ({row}, {col}) of band {band} ends at byte "
+                f"{offset + length} but the file has only {size} bytes"
+            )
 
 
 @dataclass(frozen=True)
@@ -250,21 +254,16 @@ def _write_window(path: str, data: np.ndarray, indexes: list[int], window: Windo
         dst.write(data, indexes=indexes, window=window)
 
 
-def check_written(path: Path, target: Path) -> None:
+def check_written(path: Path) -> None:
     """Refuse to commit an output GDAL could not complete: with compression, a block that did
     not fit on the disk is dropped when the file is closed, with no error raised (libtiff prints
     one), and would read as nodata. Every block of an output the engine wrote must be there."""
     size = os.path.getsize(path)
     with rasterio.open(path) as src:
-        bands = [1] if src.interleaving and src.interleaving.name == "pixel" else list(src.indexes)
-        for band in bands:
-            for (row, col), _ in src.block_windows(band):
-                offset = src.get_tag_item(f"BLOCK_OFFSET_{col}_{row}", "TIFF", bidx=band)
-                length = src.get_tag_item(f"BLOCK_SIZE_{col}_{row}", "TIFF", bidx=band)
-                # GDAL 3 gives every written block's offset: none is a block never written.
-                if offset is None or length is None or not int(offset) or int(offset) + int(length) > size:
-                    raise OSError(errno.ENOSPC if nearly_full(path.parent) else errno.EIO,
-                                  f"block ({row}, {col}) of band {band} was not written")
+        for band, row, col, offset, length in _blocks(src):
+            if offset is None or length is None or offset + length > size:
+                raise OSError(errno.ENOSPC if nearly_full(path.parent) else errno.EIO,
+                              f"block ({row}, {col}) of band {band} was not written")
 
 
 def update_tags(path: Path, tags: Mapping[str, str]) -> None:

@@ -247,7 +247,7 @@ def _write_tile(path: Path, pixels: np.ndarray, **profile: Any) -> None:
         warnings.simplefilter("ignore", NotGeoreferencedWarning)
         with rasterio.open(path, "r+") as dst:
             dst.write(pixels)
-    check_written(path, path)
+    check_written(path)
 
 
 def _read_index(index_path: Path) -> dict[str, Any]:
@@ -378,15 +378,18 @@ def mosaic_tiles(
         raise InputError(f"{len(missing)} tile(s) missing in {folder}, for example {missing[0]}")
     temporary = temporary_sibling(target)
     try:
-        dtypes, nodatas, domains = [], set(), set()
+        dtypes, nodatas, domains, described = [], set(), set(), []
         for path, _, window in layout.tiles:  # all checked before a byte is written
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", NotGeoreferencedWarning)
                 with rasterio.open(path) as src:
                     _check_tile(path, src, window, layout)
+                    tags = src.tags()
                     dtypes.append(numpy_dtype(src.dtypes[0]))
                     nodatas.add("nan" if src.nodata is not None and np.isnan(src.nodata) else src.nodata)
-                    domains.add(src.tags().get(DOMAIN_TAG))
+                    domains.add(tags.get(DOMAIN_TAG))
+                    if not described:  # the first tile's metadata become the mosaic's
+                        described = [src.nodata, tags, src.descriptions, src.units]
         if len(domains - {None}) > 1:
             raise InputError(f"the tiles hold different kinds of values ({', '.join(sorted(domains - {None}))}): they were processed "
                              "differently; mosaic tiles of one run")
@@ -396,8 +399,7 @@ def mosaic_tiles(
             raise InputError(f"the tiles mark nodata differently ({', '.join(map(str, nodatas))}) and hold integers: convert them alike first")
         if compress == "none":
             check_space(target, layout.count * layout.height * layout.width * dtype.itemsize)
-        with rasterio.open(layout.tiles[0][0]) as src:
-            nodata, tags, descriptions, units = src.nodata, src.tags(), src.descriptions, src.units
+        nodata, tags, descriptions, units = described
         if len(nodatas) > 1:
             nodata = float("nan")  # each tile's own nodata becomes NaN below
         writing(target, partial(
@@ -418,7 +420,7 @@ def mosaic_tiles(
                     writing(target, partial(dst.write, pixels, window=core))
                     reporter.update(done, len(layout.tiles))
                 reporter.finish()
-        writing(target, partial(check_written, temporary, target))
+        writing(target, partial(check_written, temporary))
         writing(target, partial(commit, temporary, target, overwrite=overwrite))
     except RasterioError as error:
         remove(temporary)

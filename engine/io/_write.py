@@ -212,12 +212,12 @@ def _write_geotiff(
     def finish(statistics: dict[str, float]) -> Path:
         if statistics:
             _geotiff.update_tags(temporary, output_tags(scene, statistics))
-        _geotiff.check_written(temporary, target)
+        _geotiff.check_written(temporary)
         if fmt != "cog":
             return temporary
         _geotiff.convert_to_cog(temporary, cog_temporary, compress=compress, tile_px=tile, dtype=np.dtype(np.float32))
         remove(temporary)
-        _geotiff.check_written(cog_temporary, target)
+        _geotiff.check_written(cog_temporary)
         return cog_temporary
 
     if compress == "none":

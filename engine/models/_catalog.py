@@ -22,8 +22,8 @@ FAST_CNN = register_model(
         ),
         preferred_chunk_px=1024,
         maturity="experimental",
-        maturity_note="1-look speckle only, and slower than looks-unet (1.35 against 1.74 MPix/s on 2 CPU cores) while "
-                      "less accurate at every number of looks: use looks-unet",
+        maturity_note="1-look speckle only, and slower than looks-unet while less accurate at every number of looks "
+                      "(benchmarks speed, sar-synthetic): use looks-unet",
     )
 )
 
@@ -94,8 +94,8 @@ SPECKLE2VOID = register_model(
         uses_looks=True,
         decorrelated_input=True,
         maturity="experimental",
-        maturity_note="self-supervised on real 1-look SLC; 0.14 MPix/s on 2 CPU cores: GPU recommended. "
-                      "Below the supervised models on the synthetic and real benchmarks",
+        maturity_note="self-supervised on real 1-look SLC; about ten times slower than looks-unet on a CPU: GPU "
+                      "recommended. Below the supervised models on the synthetic and real benchmarks",
     )
 )
 
@@ -144,6 +144,6 @@ MDN_CL = register_model(
         preferred_chunk_px=2048,
         maturity="experimental",
         maturity_note="the contrastive MDN of the ISPRS 2024 paper, trained on 2 CPU cores on a short schedule; "
-                      "0.06 MPix/s on 2 CPU cores: GPU recommended",
+                      "about twenty times slower than looks-unet on a CPU: GPU recommended",
     )
 )
