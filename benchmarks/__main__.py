@@ -17,6 +17,7 @@ SUITES = {
     "ultrasound": "benchmarks.ultrasound",
     "peers": "benchmarks.peers",
     "speed": "benchmarks.speed",
+    "multitemporal": "benchmarks.multitemporal",
 }
 
 

@@ -1,4 +1,5 @@
-"""``da.despeckle(...)`` and ``ds.despeckle(...)``: stateless delegates to :func:`engine.despeckle`."""
+"""``da.despeckle(...)`` and ``ds.despeckle(...)``: stateless delegates to :func:`engine.despeckle`,
+or to :func:`engine.despeckle_stack` when the method is a stack method (``quegan``, ``ratio``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,15 @@ from typing import Any
 import xarray as xr
 
 from engine.exceptions import ParameterError
+from engine.methods import is_stack_method
 from engine.pipeline import despeckle
+from engine.stack import despeckle_stack
+
+
+def _despeckle(data: xr.DataArray, method: str | None, parameters: dict[str, Any]) -> xr.DataArray:
+    if is_stack_method(method):
+        return despeckle_stack(data, method, **parameters)
+    return despeckle(data, method, **parameters)
 
 
 @xr.register_dataarray_accessor("despeckle")
@@ -16,7 +25,9 @@ class DespeckleDataArrayAccessor:
     """Despeckle a DataArray: ``da.despeckle(method="lee", window_size_px=7)``.
 
     Lazy in, lazy out; coordinates, CRS and attributes are kept and provenance is added.
-    See :func:`engine.despeckle` for the parameters.
+    See :func:`engine.despeckle` for the parameters. On a stack of dates (a ``time`` dimension,
+    :func:`engine.open_stack`), a stack method despeckles every date:
+    ``stack.despeckle(method="quegan", spatial="refined-lee")`` (:func:`engine.despeckle_stack`).
 
     Examples
     --------
@@ -30,7 +41,7 @@ class DespeckleDataArrayAccessor:
         self._obj = obj
 
     def __call__(self, method: str | None = None, **parameters: Any) -> xr.DataArray:
-        return despeckle(self._obj, method, **parameters)
+        return _despeckle(self._obj, method, parameters)
 
 
 @xr.register_dataset_accessor("despeckle")
@@ -55,5 +66,5 @@ class DespeckleDatasetAccessor:
             raise ParameterError(f"no data variable(s) {missing}; the dataset has {list(self._obj.data_vars)}")
         out = self._obj.copy()
         for name in names:
-            out[name] = despeckle(self._obj[name], method, **parameters)
+            out[name] = _despeckle(self._obj[name], method, parameters)
         return out

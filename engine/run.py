@@ -1,5 +1,7 @@
 """``despeckle_file``: one scene file in, one despeckled file out. The single file-to-file path:
 the command line, the demo, the benchmarks and (through the command line) QGIS all call it.
+``despeckle_stack_files`` is its multi-temporal twin: co-registered dates in, a folder of dates
+(or one Zarr store with ``time``) out.
 
 It opens the scene (any format ``engine.io`` reads), checks that every option given applies to
 that input (an option that does not is refused, never ignored), prepares complex input
@@ -10,23 +12,26 @@ result streamed and atomically, with a manifest that lets an interrupted Zarr ou
 
 from __future__ import annotations
 
+import json
 import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import xarray as xr
 
 from engine._options import get_option
 from engine.exceptions import MethodFallbackWarning, ParameterError
-from engine.io import WriteResult, open_scene, write_scene
-from engine.methods import Method
+from engine.io import WriteResult, open_scene, write_scene, write_stack
+from engine.methods import Method, get_stack_method
 from engine.pipeline import choose_method, despeckle
 from engine.progress import Reporter
 from engine.scheduling import Runner, open_runner
 from engine.slc import decorrelate as whiten
 from engine.slc import multilook as average_looks
+from engine.stack import despeckle_stack, enl_map, open_stack, temporal_mean
 
 
 @dataclass(frozen=True)
@@ -142,3 +147,113 @@ def despeckle_file(
         )
     return RunResult(written, chosen.name, result.attrs["despeckle_parameters"], active.description)
 
+
+
+@dataclass(frozen=True)
+class StackRunResult:
+    """What ``despeckle_stack_files`` wrote: one file per date (or one Zarr store), the extras,
+    the dates, the method and its resolved parameters."""
+
+    folder: Path
+    format: str
+    outputs: list[Path]
+    mean: Path | None
+    enl: Path | None
+    dates: list[str] | None
+    count: int
+    method: str
+    parameters: str
+    scheduler: str
+    summary: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        counts = {k: self.summary.get(k) for k in ("valid_pixels", "total_pixels", "minimum", "maximum", "elapsed_s")}
+        return {**counts, "folder": str(self.folder), "format": self.format, "outputs": [str(p) for p in self.outputs],
+                "mean": str(self.mean) if self.mean else None, "enl": str(self.enl) if self.enl else None, "dates": self.dates, "count": self.count,
+                "method": self.method, "parameters": self.parameters, "scheduler": self.scheduler}
+
+
+def _date_labels(stack: xr.DataArray) -> list[str] | None:
+    times = stack["time"].values
+    if np.issubdtype(times.dtype, np.datetime64):
+        return [str(np.datetime_as_string(t, unit="s")) for t in times]
+    return None if "time_note" in stack.attrs else [str(t) for t in times]
+
+
+def _date_file_names(stack: xr.DataArray, method: str) -> list[str]:
+    """``<input name>_<method>.tif`` per date, numbered where two inputs share a name; the date
+    (``20150309T173017_quegan.tif``) or the position where dates have no file."""
+    if "source" in stack.coords:
+        stems = [Path(str(s)).stem for s in stack["source"].values]
+    else:
+        labels = _date_labels(stack)
+        stems = [label.replace("-", "").replace(":", "") for label in labels] if labels else [f"date{i:03d}" for i in range(stack.sizes["time"])]
+    if len(set(stems)) < len(stems):
+        stems = [f"{i:03d}_{stem}" for i, stem in enumerate(stems)]
+    return [f"{stem}_{method}.tif" for stem in stems]
+
+
+def despeckle_stack_files(
+    inputs: str | Path | list[str | Path],
+    output: str | Path,
+    method: str | None = None,
+    *,
+    align: bool = False,
+    domain: str | None = None,
+    looks: float | None = None,
+    nodata: float | None = None,
+    band: int | None = None,
+    variable: str | None = None,
+    chunk_px: int | None = None,
+    output_domain: str | None = None,
+    spatial_parameters: dict[str, Any] | None = None,
+    mean: bool = False,
+    enl: bool = False,
+    format: str | None = None,  # noqa: A002 - as in write_scene
+    compress: str | None = None,
+    overwrite: bool = False,
+    resume: bool = False,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    runner: Runner | None = None,
+    reporter: Reporter | None = None,
+    **parameters: Any,
+) -> StackRunResult:
+    """Despeckle a stack of co-registered dates (files, a folder, a glob or a Zarr store with
+    ``time``, see :func:`engine.open_stack`) with a stack method, into ``output``: a new folder
+    with one GeoTIFF (``format="cog"``: COG) per date, plus ``temporal_mean.tif`` (``mean``) and
+    ``enl.tif`` (``enl``) and ``stack.json``; or, for a ``.zarr`` output, one Zarr store with
+    ``time`` (resumable)."""
+    chosen = get_stack_method(method)
+    stack = open_stack(inputs, align=align, chunk_px=chunk_px, domain=domain, looks=looks, nodata=nodata, band=band, variable=variable)
+    result = despeckle_stack(stack, chosen, output_domain=output_domain, spatial_parameters=spatial_parameters, **parameters)
+    target = Path(output).expanduser().absolute()
+    fmt = (format or ("zarr" if target.suffix.lower() == ".zarr" else "gtiff")).lower()
+    sources = [Path(str(s)) for s in stack["source"].values] if "source" in stack.coords else []
+    dates = _date_labels(stack)
+    manifest = {"inputs": [str(p.resolve()) for p in sources] or None, "dates": dates, "method": chosen.name,
+                "parameters": json.loads(result.attrs["despeckle_parameters"]), "domain": stack.attrs["domain"], "output_domain": result.attrs["domain"]}
+    with open_runner(scheduler, num_workers=workers) if runner is None else nullcontext(runner) as active:
+        if fmt == "zarr":
+            if mean or enl:
+                raise ParameterError("the temporal mean and the ENL map are written beside the dates in a folder of GeoTIFFs; "
+                                     "with Zarr output compute them with engine.stack.temporal_mean / enl_map")
+            written = write_scene(result, target, format="zarr", overwrite=overwrite, runner=active, reporter=reporter, resume=resume,
+                                  run_manifest=manifest, phase=chosen.name)
+            return StackRunResult(written.path, "zarr", [written.path], None, None, dates, stack.sizes["time"], chosen.name,
+                                  result.attrs["despeckle_parameters"], active.description, written.as_dict())
+        if resume:
+            raise ParameterError("resume is only possible for Zarr output (a .zarr store with time)")
+        names = _date_file_names(stack, chosen.name)
+        layers = [(name, result.isel(time=i, drop=True)) for i, name in enumerate(names)]
+        if mean:
+            layers.append(("temporal_mean.tif", temporal_mean(stack, output_domain=output_domain)))
+        if enl:
+            layers.append(("enl.tif", enl_map(stack)))
+        written_folder = write_stack(layers, target, format=fmt, overwrite=overwrite, compress=compress, runner=active,
+                                     reporter=reporter, manifest=manifest, inputs=sources, phase=chosen.name)
+    files = written_folder.files
+    return StackRunResult(
+        written_folder.folder, fmt, [files[n] for n in names], files.get("temporal_mean.tif"), files.get("enl.tif"), dates,
+        stack.sizes["time"], chosen.name, result.attrs["despeckle_parameters"], active.description, written_folder.as_dict(),
+    )

@@ -9,13 +9,13 @@ import argparse
 import sys
 
 from engine._version import __version__
-from engine.cli import _bench, _demo, _info, _methods, _run, _stats, _tiles, _train
+from engine.cli import _bench, _demo, _info, _methods, _run, _stack, _stats, _tiles, _train
 from engine.cli._common import add_progress_option as add_progress_option
 from engine.cli._common import make_reporter as make_reporter
 from engine.cli._common import print_json as print_json
 from engine.cli._common import run_handler as run_handler
 
-_COMMANDS = (_run, _methods, _info, _stats, _tiles, _demo, _train, _bench)
+_COMMANDS = (_run, _stack, _methods, _info, _stats, _tiles, _demo, _train, _bench)
 
 
 def build_parser(argv: list[str]) -> argparse.ArgumentParser:

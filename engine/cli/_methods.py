@@ -13,7 +13,15 @@ from engine.cli._common import print_json
 from engine.conventions import DOMAINS
 from engine.exceptions import MethodFallbackWarning, MethodUnavailableError
 from engine.io import FORMATS
-from engine.methods import IMAGERY, get_method, list_methods
+from engine.methods import (
+    DEFAULT_STACK_METHOD,
+    IMAGERY,
+    get_method,
+    get_stack_method,
+    is_stack_method,
+    list_methods,
+    list_stack_methods,
+)
 from engine.pipeline import choose_method
 from engine.progress import Reporter
 
@@ -34,6 +42,8 @@ def contract(methods: list[dict[str, Any]], default: str | None) -> dict[str, An
         "compressions": list(COMPRESSIONS),
         "formats": list(FORMATS),
         "methods": methods,
+        # Methods over a stack of dates ('despeckle stack'); their spatial estimators are "filter" methods above.
+        "stack_methods": [{**get_stack_method(n).describe(), "default": n == DEFAULT_STACK_METHOD} for n in list_stack_methods()],
     }
 
 
@@ -48,7 +58,24 @@ def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:
     parser.set_defaults(handler=handle, progress="none")
 
 
+def _print_stack_methods(names: list[str], detail: bool) -> None:
+    print("\nmethods over a stack of dates ('despeckle stack'):" if not detail else "")
+    for name in names:
+        d = get_stack_method(name).describe()
+        mark = "  [default]" if name == DEFAULT_STACK_METHOD else ""
+        print(f"{d['name']:<12} stack   intensity  halo {d['halo_px_at_defaults']:>3} px  {d['title']}{mark}")
+        if detail:
+            print(textwrap.indent(textwrap.fill(d["description"], 96), "    "))
+            for ref in d["references"]:
+                print(textwrap.indent(textwrap.fill(ref, 96), "    ref: "))
+        for p in d["parameters"]:
+            print(f"    --{p['name'].replace('_', '-'):<26} {p['type']:<6} default {p['default']}: {p['help']}")
+
+
 def handle(args: argparse.Namespace, reporter: Reporter) -> int:
+    if args.name and is_stack_method(args.name) and not args.json:
+        _print_stack_methods([get_stack_method(args.name).name], detail=True)
+        return 0
     names = [get_method(args.name).name] if args.name else list_methods(kind=args.kind, imagery=args.imagery)
     described = [get_method(n).describe() for n in names]
     try:
@@ -77,4 +104,6 @@ def handle(args: argparse.Namespace, reporter: Reporter) -> int:
         for p in d["parameters"]:
             default = p["default"] if p["from_attr"] is None else f"scene {p['from_attr']}, else {p['default']}"
             print(f"    --{p['name'].replace('_', '-'):<26} {p['type']:<6} default {default}: {p['help']}")
+    if not (args.name or args.kind or args.imagery):
+        _print_stack_methods(list_stack_methods(), detail=False)
     return 0

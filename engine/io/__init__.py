@@ -1,6 +1,6 @@
 """Reading and writing scenes: one path for data in (``open_scene``; one module per input
 format, listed in ``_open.INPUT_FORMATS``, each with the reader that re-reads any region of its
-files), one for data out (``write_scene``: GeoTIFF, COG, Zarr), and tile sets (``tile_scene`` /
+files), one for data out (``write_scene``: GeoTIFF, COG, Zarr; ``write_stack``: a folder of dates), and tile sets (``tile_scene`` /
 ``mosaic_tiles``) on the same GeoTIFF writer."""
 
 from engine.io._open import describe_scene as describe_scene
@@ -17,11 +17,16 @@ from engine.io._tiles import tile_scene as tile_scene
 from engine.io._write import FORMATS as FORMATS
 from engine.io._write import WriteResult as WriteResult
 from engine.io._write import write_scene as write_scene
+from engine.io._write_stack import STACK_MANIFEST as STACK_MANIFEST
+from engine.io._write_stack import StackWriteResult as StackWriteResult
+from engine.io._write_stack import write_stack as write_stack
 
 __all__ = [
     "DEFAULT_OVERLAP_PX",
     "FORMATS",
     "INDEX_NAME",
+    "STACK_MANIFEST",
+    "StackWriteResult",
     "WriteResult",
     "deburst",
     "describe_scene",
@@ -33,4 +38,5 @@ __all__ = [
     "tile_scene",
     "with_product_gcps",
     "write_scene",
+    "write_stack",
 ]

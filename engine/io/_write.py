@@ -96,6 +96,18 @@ def _output_nodata(scene: xr.DataArray) -> float:
     return value if value is not None else float("nan")
 
 
+def writer_settings(
+    runner: Runner | None, reporter: Reporter | None, compress: str | None, tile_px: int | None
+) -> tuple[Runner, Reporter, str, int]:
+    """The writers' defaults (local threads, silent, ``get_option`` compression and tile size),
+    with the compression checked."""
+    compress = compress or get_option("compress")
+    if compress not in _geotiff.COMPRESSION:
+        raise ParameterError(f"compress must be one of {', '.join(_geotiff.COMPRESSION)}, got {compress!r}")
+    return (runner or LocalRunner(num_workers=get_option("num_workers")), reporter or Reporter(), compress,
+            int(tile_px or get_option("geotiff_tile_px")))
+
+
 def write_scene(
     scene: xr.DataArray,
     path: str | Path,
@@ -156,12 +168,7 @@ def write_scene(
     fmt = infer_format(target, format)
     if resume and fmt != "zarr":
         raise ParameterError("resume is only possible for Zarr output")
-    runner = runner or LocalRunner(num_workers=get_option("num_workers"))
-    reporter = reporter or Reporter()
-    compress = compress or get_option("compress")
-    if compress not in _geotiff.COMPRESSION:
-        raise ParameterError(f"compress must be one of {', '.join(_geotiff.COMPRESSION)}, got {compress!r}")
-    tile = int(tile_px or get_option("geotiff_tile_px"))
+    runner, reporter, compress, tile = writer_settings(runner, reporter, compress, tile_px)
     if not isinstance(scene.data, da.Array):
         scene = scene.chunk({dim: get_option("chunk_size_px") for dim in scene.dims[-2:]})
     lazy_stats = statistics_of(scene)

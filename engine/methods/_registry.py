@@ -166,6 +166,8 @@ class Method:
 
 
 _METHODS: dict[str, Method] = {}
+#: Names registered elsewhere in the same name space (stack methods), with how to use them.
+NAMED_ELSEWHERE: dict[str, str] = {}
 
 
 def normalise_name(name: str) -> str:
@@ -177,7 +179,7 @@ def register_method(method: Method) -> Method:
     """Add a method to the registry (at import of the module defining it)."""
     if normalise_name(method.name) != method.name:
         raise ValueError(f"method names are lowercase with hyphens, got {method.name!r}")
-    if method.name in _METHODS:
+    if method.name in _METHODS or method.name in NAMED_ELSEWHERE:
         raise ValueError(f"a method named {method.name!r} is already registered")
     _METHODS[method.name] = method
     return method
@@ -194,6 +196,8 @@ def get_method(name: str) -> Method:
     key = normalise_name(name)
     if key in _METHODS:
         return _METHODS[key]
+    if key in NAMED_ELSEWHERE:
+        raise ParameterError(f"{key!r} is {NAMED_ELSEWHERE[key]}")
     close = difflib.get_close_matches(key, list(_METHODS), n=3)
     hint = f" Did you mean {' or '.join(close)}?" if close else ""
     raise ParameterError(
