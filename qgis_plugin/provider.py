@@ -1,4 +1,4 @@
-"""The Processing provider: one algorithm per engine method, plus statistics, tiling, mosaic.
+"""The Processing provider: one algorithm per engine method, plus time series, statistics, tiling, mosaic.
 
 The engine's location is a Processing setting (Settings > Options > Processing > Providers >
 Despeckle), auto-detected on the PATH. The list of methods comes from the engine itself
@@ -14,6 +14,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from .algorithms.despeckle import MethodAlgorithm
 from .algorithms.mosaic import MosaicTiles
+from .algorithms.stack import DespeckleStack
 from .algorithms.statistics import SpeckleStatistics
 from .algorithms.tile import TileScene
 from .engine_cli import SETTING, configured_executable, query_methods
@@ -100,3 +101,7 @@ class DespeckleProvider(QgsProcessingProvider):
                 self.addAlgorithm(MethodAlgorithm(method, contract, engine_problem=missing))
             except Exception as error:  # one broken method must not hide the others
                 QgsMessageLog.logMessage(f"could not load method {method.get('name')}: {error}", "Despeckle", Qgis.Warning)
+        try:
+            self.addAlgorithm(DespeckleStack(contract, engine_problem=missing))
+        except Exception as error:  # nor a broken stack contract the single-image methods
+            QgsMessageLog.logMessage(f"could not load the time series algorithm: {error}", "Despeckle", Qgis.Warning)

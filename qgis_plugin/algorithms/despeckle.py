@@ -2,7 +2,6 @@
 
 from qgis.core import (
     QgsProcessing,
-    QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingParameterBand,
     QgsProcessingParameterBoolean,
@@ -13,9 +12,9 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
 )
-from qgis.PyQt.QtCore import QCoreApplication
 
 from ..engine_cli import run_engine
+from ._base import EngineAlgorithm
 
 DECORRELATION = ["when the method needs it", "yes", "no"]
 #: What the engine writes: any other extension is refused before the run, not after it.
@@ -47,7 +46,7 @@ def raster_path(layer):
     return layer.source().split("|")[0]
 
 
-class MethodAlgorithm(QgsProcessingAlgorithm):
+class MethodAlgorithm(EngineAlgorithm):
     INPUT = "INPUT"
     BAND = "BAND"
     INPUT_DOMAIN = "INPUT_DOMAIN"
@@ -119,9 +118,6 @@ class MethodAlgorithm(QgsProcessingAlgorithm):
         lines += [""] + [f"Reference: {r}" for r in m["references"]]
         return "<br>".join(lines)
 
-    def tr(self, text):
-        return QCoreApplication.translate("Despeckle", text)
-
     def tags(self):
         extra = ["deep learning", "neural network", "model"] if self.method["kind"] == "model" else ["Lee", "Frost", "classical"]
         return [*TAGS, *extra, self.method["name"]]
@@ -133,18 +129,6 @@ class MethodAlgorithm(QgsProcessingAlgorithm):
                  self.COMPRESS: self.compressions, self.DECORRELATE: DECORRELATION}
         enums.update({p["name"].upper(): [str(c) for c in p["choices"]] for p in self.method["parameters"] if p["choices"] and p["type"] == "str"})
         return enums
-
-    def with_indices(self, parameters):
-        """``parameters`` with enum values given by name replaced by their index."""
-        named = dict(parameters)
-        for key, options in self._enums().items():
-            value = named.get(key)
-            if isinstance(value, str) and not value.strip().lstrip("-").isdigit():
-                wanted = value.strip().lower()
-                matches = [i for i, option in enumerate(options) if option.lower() == wanted or option.lower().startswith(wanted + " ")]
-                if matches:
-                    named[key] = matches[0]
-        return named
 
     def _parameter(self, p):
         name, label = p["name"].upper(), p["help"][:1].upper() + p["help"][1:]
@@ -188,10 +172,9 @@ class MethodAlgorithm(QgsProcessingAlgorithm):
 
     def checkParameterValues(self, parameters, context):  # noqa: N802 - QGIS API
         parameters = self.with_indices(parameters)
-        for key, options in self._enums().items():
-            value = parameters.get(key)
-            if isinstance(value, str) and not value.strip().lstrip("-").isdigit():
-                return False, self.tr(f"{key} must be one of {', '.join(options)} (or its number), got {value!r}")
+        problem = self.unknown_enum_name(parameters)
+        if problem:
+            return False, problem
         output = parameters.get(self.OUTPUT)
         output = getattr(output, "sink", output)
         output = output.staticValue() if hasattr(output, "staticValue") else output

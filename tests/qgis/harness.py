@@ -4,9 +4,11 @@ with python3-qgis), never in the engine's environment.
     python3 harness.py '{"command": ..., ...}'
 
 Commands: ``list`` (the provider's algorithms), ``parameters`` (one algorithm's parameters, with
-their advanced flag and choices), ``run`` (processing.run an algorithm),
-``cancel`` (run, cancelling once progress passes a fraction), ``dialog`` (render an algorithm's
-dialog to a PNG). The last line printed is a JSON object with the outcome.
+their advanced flag and choices), ``run`` (processing.run an algorithm; with ``"load": true`` its
+results are loaded into the project when it ends, as the Processing dialog loads them, and the
+outcome says what was to be loaded and what the project holds), ``cancel`` (run, cancelling once
+progress passes a fraction), ``dialog`` (render an algorithm's dialog to a PNG). The last line
+printed is a JSON object with the outcome.
 """
 
 import json
@@ -14,7 +16,7 @@ import os
 import sys
 import time
 
-from qgis.core import QgsApplication, QgsProcessingFeedback, QgsRasterLayer
+from qgis.core import QgsApplication, QgsProcessingContext, QgsProcessingFeedback, QgsProject, QgsRasterLayer
 
 request = json.loads(sys.argv[1])
 app = QgsApplication([], True)
@@ -75,12 +77,23 @@ if command == "list":
                "can_execute": {a.id(): list(a.canExecute()) for a in provider.algorithms()}}
 elif command in ("run", "cancel"):
     feedback = Feedback(request.get("cancel_at"))
+    loading = {}
+    if request.get("load"):  # as the Processing dialog runs an algorithm: a context on the project, its results loaded at the end
+        from processing.gui.Postprocessing import handleAlgorithmResults
+
+        context = QgsProcessingContext()
+        context.setProject(QgsProject.instance())
+        loading = {"context": context, "onFinish": lambda alg, ctx, fb: handleAlgorithmResults(alg, ctx, fb)}
+    kinds = (str, int, float, list, type(None)) if loading else (str, int, float, type(None))  # without onFinish, lists hold layers
     started = time.monotonic()
     try:
-        result = processing.run(request["algorithm"], request["parameters"], feedback=feedback)
-        outcome = {"result": {k: v for k, v in result.items() if isinstance(v, (str, int, float, type(None)))}}
+        result = processing.run(request["algorithm"], request["parameters"], feedback=feedback, **loading)
+        outcome = {"result": {k: v for k, v in result.items() if isinstance(v, kinds)}}
     except Exception as error:  # QgsProcessingException and its wrappers
         outcome = {"error": str(error)}
+    if loading:
+        outcome["to_load"] = {path: [d.name, d.outputName] for path, d in loading["context"].layersToLoadOnCompletion().items()}
+        outcome["loaded"] = [[layer.name(), layer.source(), layer.crs().authid()] for layer in QgsProject.instance().mapLayers().values()]
     outcome.update(messages=feedback.messages, progress=feedback.progress, seconds=time.monotonic() - started,
                    stopped_after_cancel=(time.monotonic() - feedback.cancelled_at) if feedback.cancelled_at else None)
 elif command == "parameters":  # an algorithm's parameters as QGIS built them
@@ -96,8 +109,6 @@ elif command == "dialog":
 
     layer = QgsRasterLayer(request["layer"], "scene") if request.get("layer") else None
     if layer is not None:
-        from qgis.core import QgsProject
-
         QgsProject.instance().addMapLayer(layer)
     dialog = AlgorithmDialog(QgsApplication.processingRegistry().createAlgorithmById(request["algorithm"]))
     dialog.resize(900, 760)

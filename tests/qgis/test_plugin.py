@@ -3,7 +3,6 @@ tests/qgis/harness.py in QGIS's own Python, and through qgis_process."""
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -14,53 +13,18 @@ import pytest
 import rasterio
 
 import engine
-from tests.conftest import ROOT, require
+from tests.conftest import require
+from tests.qgis.conftest import harness
 
 pytestmark = [pytest.mark.qgis, pytest.mark.slow]
-HARNESS = Path(__file__).with_name("harness.py")
 GEOTIFF = "sar/geotiff/S1A__IW___A_20150309T173017_VV_grd_mli_geo_norm_db.tif"
 DB = 3  # index of "db" in the algorithms' input-domain choices
-
-
-@pytest.fixture(scope="session")
-def qgis_python() -> str:
-    done = subprocess.run(["/usr/bin/python3", "-c", "import qgis.core"], capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
-    require(done.returncode == 0, "QGIS's Python bindings (Debian python3-qgis) are not installed")
-    return "/usr/bin/python3"
-
-
-@pytest.fixture(scope="session")
-def engine_executable() -> str:
-    script = Path(sys.executable).parent / "despeckle"
-    require(script.exists(), "the despeckle console script is not installed in this environment")
-    return str(script)
-
-
-@pytest.fixture
-def qgis_env(tmp_path: Path, engine_executable: str) -> dict[str, str]:
-    """A clean environment: no virtual environment on the PATH (QGIS would load the wrong Python
-    library), an isolated QGIS profile, the plugin installed as 'despeckle'."""
-    plugins = tmp_path / "plugins"
-    plugins.mkdir()
-    (plugins / "despeckle").symlink_to(ROOT / "qgis_plugin")
-    runtime = tmp_path / "runtime"
-    runtime.mkdir(mode=0o700)
-    return {
-        "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "QT_QPA_PLATFORM": "offscreen", "XDG_RUNTIME_DIR": str(runtime),
-        "QGIS_PLUGINPATH": str(plugins), "QGIS_CUSTOM_CONFIG_PATH": str(tmp_path / "profile"), "DESPECKLE_EXECUTABLE": engine_executable,
-    }
-
-
-def harness(python: str, env: dict[str, str], **request: object) -> dict:
-    done = subprocess.run([python, str(HARNESS), json.dumps(request)], capture_output=True, text=True, env=env, timeout=600)
-    assert done.stdout.strip(), done.stderr[-2000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def test_provider__lists_every_engine_method_and_the_tools(qgis_python: str, qgis_env: dict) -> None:
     listed = harness(qgis_python, qgis_env, command="list")
     expected = {f"despeckle:{name.replace('-', '_')}" for name in engine.list_methods()}
-    assert expected | {"despeckle:speckle_statistics", "despeckle:tile_scene", "despeckle:mosaic_tiles"} == set(listed["algorithms"])
+    assert expected | {"despeckle:speckle_statistics", "despeckle:tile_scene", "despeckle:mosaic_tiles", "despeckle:despeckle_stack"} == set(listed["algorithms"])
     # Experimental and study models apart from the recommended ones, the default named as such.
     assert "Despeckle raster (experimental and study models)" in listed["groups"]
     assert listed["names"]["despeckle:looks_unet"].endswith("(default)") and listed["groups_of"]["despeckle:mdn_cl"].startswith("Despeckle raster (experimental")
@@ -169,7 +133,7 @@ def test_missing_engine_is_a_clear_error(qgis_python: str, qgis_env: dict, share
     listed = harness(qgis_python, env, command="list")
     # Every algorithm stays listed (from the method list the plugin ships) and says what is missing.
     expected = {f"despeckle:{name.replace('-', '_')}" for name in engine.list_methods()}
-    assert expected | {"despeckle:speckle_statistics", "despeckle:tile_scene", "despeckle:mosaic_tiles"} == set(listed["algorithms"])
+    assert expected | {"despeckle:speckle_statistics", "despeckle:tile_scene", "despeckle:mosaic_tiles", "despeckle:despeckle_stack"} == set(listed["algorithms"])
     outcome = harness(qgis_python, env, command="run", algorithm="despeckle:lee",
                       parameters={"INPUT": str(shared_data / GEOTIFF), "OUTPUT": str(tmp_path / "o.tif")})
     assert "despeckle engine was not found" in outcome["error"] and not (tmp_path / "o.tif").exists()

@@ -63,6 +63,7 @@ def test_temporal_window__a_late_change_does_not_reach_early_dates_through_the_w
     ("quegan", {"spatial": "refined-lee"}),
     ("quegan", {"spatial": "lee-sigma", "temporal_window": 3}),
     ("ratio", {"ratio_method": "lee", "super_image_method": "refined-lee"}),
+    ("ratio", {"ratio_method": "kuan", "super_image_method": "lee", "temporal_window": 2}),
 ])
 def test_chunk_size_does_not_change_the_result(method: str, parameters: dict) -> None:
     _, noisy = _speckled(4, seed=1)
