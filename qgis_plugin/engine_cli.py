@@ -17,8 +17,9 @@ from qgis.core import QgsProcessingException
 
 SETTING = "DESPECKLE_EXECUTABLE"
 INSTALL_HINT = (
-    "The despeckle engine was not found. Install it in its own environment from the engine's source folder or wheel "
-    "(python3 -m venv ~/despeckle-env && ~/despeckle-env/bin/pip install '/path/to/despeckle[models]'), then set "
+    "The despeckle engine was not found. Run 'Set up the despeckle engine' (Processing Toolbox > Despeckle > Engine): "
+    "it installs the engine in its own environment under your QGIS profile. Or install it yourself "
+    "(python3 -m venv ~/despeckle-env && ~/despeckle-env/bin/pip install '/path/to/despeckle[models]') and set "
     "~/despeckle-env/bin/despeckle in Settings > Options > Processing > Providers > Despeckle > 'despeckle executable', "
     "or in the DESPECKLE_EXECUTABLE environment variable, or put it on the PATH."
 )

@@ -1,6 +1,9 @@
 """The plugin only registers the Processing provider; the algorithms live in the provider."""
 
-from qgis.core import QgsApplication
+import os
+import sys
+
+from qgis.core import Qgis, QgsApplication, QgsMessageLog
 
 from .provider import DespeckleProvider
 
@@ -11,6 +14,7 @@ class DespecklePlugin:
         self.provider = None
 
     def initProcessing(self):  # noqa: N802 - QGIS API
+        warn_about_activated_environment()
         self.provider = DespeckleProvider()
         QgsApplication.processingRegistry().addProvider(self.provider)
 
@@ -21,3 +25,15 @@ class DespecklePlugin:
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None
+
+
+def warn_about_activated_environment():
+    """QGIS started from a shell with a virtual environment activated (often the engine's own)
+    may load that environment's packages instead of its own: said, not crashed on. The engine is
+    unaffected: it always runs in its own environment, without QGIS's or the shell's Python paths."""
+    active = os.environ.get("VIRTUAL_ENV")
+    if active and not os.path.realpath(sys.prefix).startswith(os.path.realpath(active)):
+        QgsMessageLog.logMessage(
+            f"QGIS was started with the virtual environment {active} activated; QGIS may then load its packages instead "
+            "of its own and misbehave. Start QGIS from a shell where it is not activated (run 'deactivate' first). "
+            "The despeckle engine is not affected.", "Despeckle", Qgis.Warning)

@@ -1,4 +1,5 @@
-"""The Processing provider: one algorithm per engine method, plus time series, statistics, tiling, mosaic.
+"""The Processing provider: one algorithm per engine method, plus time series, statistics, tiling,
+mosaic, and the engine's own set-up.
 
 The engine's location is a Processing setting (Settings > Options > Processing > Providers >
 Despeckle), auto-detected on the PATH. The list of methods comes from the engine itself
@@ -14,6 +15,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from .algorithms.despeckle import MethodAlgorithm
 from .algorithms.mosaic import MosaicTiles
+from .algorithms.setup import SetUpEngine
 from .algorithms.stack import DespeckleStack
 from .algorithms.statistics import SpeckleStatistics
 from .algorithms.tile import TileScene
@@ -83,7 +85,7 @@ class DespeckleProvider(QgsProcessingProvider):
         ProcessingConfig.removeSetting(SETTING)
 
     def loadAlgorithms(self):  # noqa: N802 - QGIS API
-        for algorithm in (SpeckleStatistics(), TileScene(), MosaicTiles()):
+        for algorithm in (SetUpEngine(), SpeckleStatistics(), TileScene(), MosaicTiles()):
             self.addAlgorithm(algorithm)
         executable = configured_executable()
         missing = None

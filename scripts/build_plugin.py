@@ -1,5 +1,6 @@
 """Build the QGIS-installable plugin archive: dist/despeckle-qgis-<version>.zip holding the
-plugin folder as 'despeckle/' (QGIS names a plugin after its folder).
+plugin folder as 'despeckle/' (QGIS names a plugin after its folder), with the engine's wheel in
+'despeckle/engine/' for the plugin's 'Set up the despeckle engine'.
 
 ``--refresh-contract`` first rewrites qgis_plugin/shipped_contract.json from this engine's
 ``despeckle methods --json``: the method list the plugin shows when QGIS cannot find an engine
@@ -11,10 +12,21 @@ import configparser
 import json
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def engine_wheel(output_dir: Path) -> Path:
+    """The engine as a wheel (no dependencies bundled: pip fetches them when the plugin installs it)."""
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet", "-w", str(output_dir),
+                           str(ROOT)], capture_output=True, text=True)
+    if done.returncode != 0:  # setuptools' chatter (data folders it calls packages) only when it fails
+        raise RuntimeError(f"building the engine wheel failed:\n{done.stderr[-3000:]}")
+    (wheel,) = sorted(output_dir.glob("despeckle-*.whl"))
+    return wheel
 
 
 def build(output_dir: Path = ROOT / "dist") -> Path:
@@ -28,6 +40,9 @@ def build(output_dir: Path = ROOT / "dist") -> Path:
         for path in sorted(source.rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
                 z.write(path, Path("despeckle") / path.relative_to(source))
+        with tempfile.TemporaryDirectory() as folder:
+            wheel = engine_wheel(Path(folder))
+            z.write(wheel, Path("despeckle") / "engine" / wheel.name)
     return archive
 
 

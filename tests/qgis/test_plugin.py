@@ -24,7 +24,7 @@ DB = 3  # index of "db" in the algorithms' input-domain choices
 def test_provider__lists_every_engine_method_and_the_tools(qgis_python: str, qgis_env: dict) -> None:
     listed = harness(qgis_python, qgis_env, command="list")
     expected = {f"despeckle:{name.replace('-', '_')}" for name in engine.list_methods()}
-    assert expected | {"despeckle:speckle_statistics", "despeckle:tile_scene", "despeckle:mosaic_tiles", "despeckle:despeckle_stack"} == set(listed["algorithms"])
+    assert expected | {"despeckle:speckle_statistics", "despeckle:tile_scene", "despeckle:mosaic_tiles", "despeckle:despeckle_stack", "despeckle:setup_engine"} == set(listed["algorithms"])
     # Experimental and study models apart from the recommended ones, the default named as such.
     assert "Despeckle raster (experimental and study models)" in listed["groups"]
     assert listed["names"]["despeckle:looks_unet"].endswith("(default)") and listed["groups_of"]["despeckle:mdn_cl"].startswith("Despeckle raster (experimental")
@@ -133,7 +133,7 @@ def test_missing_engine_is_a_clear_error(qgis_python: str, qgis_env: dict, share
     listed = harness(qgis_python, env, command="list")
     # Every algorithm stays listed (from the method list the plugin ships) and says what is missing.
     expected = {f"despeckle:{name.replace('-', '_')}" for name in engine.list_methods()}
-    assert expected | {"despeckle:speckle_statistics", "despeckle:tile_scene", "despeckle:mosaic_tiles", "despeckle:despeckle_stack"} == set(listed["algorithms"])
+    assert expected | {"despeckle:speckle_statistics", "despeckle:tile_scene", "despeckle:mosaic_tiles", "despeckle:despeckle_stack", "despeckle:setup_engine"} == set(listed["algorithms"])
     outcome = harness(qgis_python, env, command="run", algorithm="despeckle:lee",
                       parameters={"INPUT": str(shared_data / GEOTIFF), "OUTPUT": str(tmp_path / "o.tif")})
     assert "despeckle engine was not found" in outcome["error"] and not (tmp_path / "o.tif").exists()
