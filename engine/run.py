@@ -244,6 +244,9 @@ def despeckle_stack_files(
                                   result.attrs["despeckle_parameters"], active.description, written.as_dict())
         if resume:
             raise ParameterError("resume is only possible for Zarr output (a .zarr store with time)")
+        if target.suffix.lower() in (".tif", ".tiff"):
+            raise ParameterError(f"the output {target.name} is a folder of dates (one GeoTIFF per date), not one file: "
+                                 "name it without .tif, or give NAME.zarr for one Zarr store with time")
         names = _date_file_names(stack, chosen.name)
         layers = [(name, result.isel(time=i, drop=True)) for i, name in enumerate(names)]
         if mean:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import signal
 import sys
 import warnings
@@ -83,6 +84,11 @@ def run_handler(handler: Handler, args: argparse.Namespace, reporter: Reporter) 
         _error(reporter, "interrupted; nothing was written to the target path (an existing file there is unchanged; "
                          "an interrupted Zarr output is kept as OUTPUT.partial for --resume)")
         return 130
+    except BrokenPipeError:
+        # Whoever read our output went away (| head): stop quietly, as Unix tools do. Python would
+        # fail again flushing stdout at exit, so it points at /dev/null from here on.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def print_json(value: Any) -> None:

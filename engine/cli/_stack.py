@@ -42,7 +42,9 @@ def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:
         help="despeckle a time series of co-registered dates",
         description="Despeckle a stack of co-registered dates (Sentinel-1 time series...) with a multi-temporal method, "
         "streamed in chunks: one GeoTIFF per date in a new folder, or one Zarr store with a time dimension. Dates are read "
-        "from the file names (20150309 or 20150309T173017) and sorted; each date keeps its own nodata.",
+        "from the file names (20150309 or 20150309T173017) and sorted; each date keeps its own nodata. Each method has its "
+        "own options: 'despeckle stack --method ratio --help' lists the ratio method's.",
+        allow_abbrev=False,  # --spatial must not silently become --spatial-option
     )
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="the dates: files, one folder, a glob ('s1/*_VV.tif') or a Zarr store with time")
     parser.add_argument("-o", "--output", required=True, help="output folder (created; one file per date) or NAME.zarr")

@@ -57,6 +57,8 @@ def check_output_path(target: Path, *, overwrite: bool, inputs: tuple[Path, ...]
     _check_name_length(target, parent)
     if target.is_symlink() and not target.exists() and not overwrite:
         raise OutputExistsError(f"{target} is a dangling symbolic link; pass overwrite=True (--overwrite) to replace the link")
+    if _empty_folder(target):
+        return target  # nothing to lose: an empty folder (made in a folder picker) takes the output
     if target.exists() and not overwrite:
         raise OutputExistsError(f"{target} already exists; pass overwrite=True (--overwrite) to replace it")
     if target.is_dir() and not target.is_symlink() and not made_by_us(target):
@@ -65,6 +67,13 @@ def check_output_path(target: Path, *, overwrite: bool, inputs: tuple[Path, ...]
             "Choose another output path, or remove the folder yourself"
         )
     return target
+
+
+def _empty_folder(target: Path) -> bool:
+    try:
+        return target.is_dir() and not target.is_symlink() and not any(target.iterdir())
+    except OSError:
+        return False
 
 
 def _check_name_length(target: Path, parent: Path) -> None:
@@ -224,8 +233,14 @@ def commit(temporary: Path, target: Path, *, overwrite: bool) -> None:
     """Move a finished output into place; replace ``target`` only with ``overwrite``.
 
     Without it, an output that appeared while this run was writing (another run on the same
-    path) is not clobbered: this run fails instead of both reporting success."""
+    path) is not clobbered: this run fails instead of both reporting success. An empty folder at
+    ``target`` is taken, with or without ``overwrite``: nothing is lost."""
     if not overwrite:
+        if _empty_folder(target):
+            if temporary.is_dir():
+                os.rename(temporary, target)  # POSIX: a folder replaces an empty folder atomically
+                return
+            target.rmdir()
         if temporary.is_dir():
             if target.exists() or target.is_symlink():
                 raise _appeared(target)

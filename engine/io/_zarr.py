@@ -87,10 +87,15 @@ def create_zarr(store: Path, scene: xr.DataArray, *, variable: str, manifest: Ma
     encoding = {variable: {"chunks": chunks, "_FillValue": np.float32(np.nan), "dtype": "float32"}}
     for name in template.variables:  # an input store's own encodings (Zarr v3 codecs...) do not apply to v2
         template[name].encoding = {}
-    template.to_zarr(store, mode="w", compute=False, encoding=encoding, zarr_format=2, consolidated=False)
+    # Marked as ours before anything else: a run interrupted while the metadata are written (seconds
+    # for a long stack) leaves a partial store the next run may replace or resume.
+    store.mkdir(parents=True)
+    mark_as_ours(store)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*despeckle-output.*")  # zarr lists the store: our marker is no array
+        template.to_zarr(store, mode="a", compute=False, encoding=encoding, zarr_format=2, consolidated=False)
     (_state_dir(store) / "done").mkdir(parents=True, exist_ok=True)
     (_state_dir(store) / "manifest.json").write_text(json.dumps(manifest, sort_keys=True, default=str))
-    mark_as_ours(store)
 
 
 def resumable(store: Path, manifest: Mapping[str, Any]) -> bool:

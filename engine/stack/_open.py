@@ -100,8 +100,10 @@ def _remove_warped_folders() -> None:
 
 
 def _warped(path: Path, grid: xr.DataArray, folder: Path) -> Path:
-    """A VRT file that reads ``path`` reprojected onto ``grid`` (GDAL's warper, bilinear, done
-    window by window when read); outside the date's footprint it reads as nodata."""
+    """A VRT file that reads ``path`` reprojected onto ``grid`` (GDAL's warper, done window by
+    window when read); outside the date's footprint it reads as nodata. Nearest neighbour: it
+    keeps each pixel's value, so the speckle statistics (looks) and the radiometry hold in any
+    domain; bilinear would average dB values (biased low) and correlate the speckle."""
     reference = georeference_of(grid)
     if reference.crs is None or reference.transform is None:
         raise InputError("the first date has no CRS and transform, so the others cannot be aligned onto it")
@@ -111,7 +113,7 @@ def _warped(path: Path, grid: xr.DataArray, folder: Path) -> Path:
         nodata = src.nodata if src.nodata is not None else (np.nan if np.dtype(src.dtypes[0]).kind == "f" else 0)
         with WarpedVRT(
             src, crs=reference.crs, transform=reference.transform, width=grid.shape[-1], height=grid.shape[-2],
-            resampling=Resampling.bilinear, nodata=nodata,
+            resampling=Resampling.nearest, nodata=nodata,
         ) as vrt:
             target = folder / f"{len(list(folder.iterdir())):04d}_{path.stem}.vrt"
             rasterio.shutil.copy(vrt, target, driver="VRT")
@@ -142,8 +144,9 @@ def open_stack(
         The dates' times, in the order of ``sources``; default: read from the file names
         (``20150309`` or ``20150309T173017``), else the order given. Dates are sorted by time.
     align
-        Reproject every date onto the first date's grid (bilinear) instead of refusing dates on
-        different grids; outside a date's footprint its pixels are nodata.
+        Reproject every date onto the earliest date's grid (nearest neighbour, which keeps the
+        speckle statistics) instead of refusing dates on different grids; outside a date's
+        footprint its pixels are nodata.
     chunk_px
         Spatial chunk size (time is always one chunk: bounded memory is chunk x dates).
     domain, looks, nodata, band, variable
@@ -173,13 +176,20 @@ def open_stack(
     options: dict[str, Any] = {"chunk_px": chunk, "domain": domain, "looks": looks, "nodata": nodata}
     if band is not None:
         options["bands"] = [band]
+    times = list(dates) if dates is not None else [date_in_name(p) for p in paths]
+    if all(t is not None for t in times):
+        # In time order from here on: "the first date" (whose grid --align keeps) is the earliest.
+        order = np.argsort(np.array(times, dtype="datetime64[s]") if dates is None else np.array(times), kind="stable")
+        paths, times = [paths[i] for i in order], [times[i] for i in order]
+    elif dates is None:
+        warnings.warn(f"no dates in the file names ({paths[0].name}...): the dates are combined in the order given, the first "
+                      "one's grid kept. Put the date in each name (20150309 or 20150309T173017), or give dates=[...]", stacklevel=2)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         scenes = _open_dates(paths, options, align)
     # Said once for the stack, not once per date (every date of a series usually shares the reason).
     for message in dict.fromkeys((type(w.message), str(w.message)) for w in caught):
         warnings.warn(message[1], message[0], stacklevel=2)
-    times = list(dates) if dates is not None else [date_in_name(p) for p in paths]
     return _stacked(scenes, times, chunk)
 
 
@@ -193,7 +203,7 @@ def _open_dates(paths: list[Path], options: dict[str, Any], align: bool) -> list
         if why is not None:
             if not align:
                 raise InputError(f"{path.name} is not on the first date's grid ({paths[0].name}): {why}. Dates must be "
-                                 "co-registered on one grid; pass align=True (--align) to reproject them onto the first date's")
+                                 "co-registered on one grid; pass align=True (--align) to reproject them onto the first date's grid")
             if folder is None:
                 folder = Path(tempfile.mkdtemp(prefix="despeckle-align-"))
                 if not _WARPED_FOLDERS:

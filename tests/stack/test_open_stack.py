@@ -109,7 +109,8 @@ def test_a_missing_domain_is_said_once_for_the_stack_not_once_per_date(tmp_path:
 
 def test_names_without_dates_keep_the_order_given(tmp_path: Path) -> None:
     paths = [write_date(tmp_path / name, np.full((8, 8), k + 1.0, "float32")) for k, name in enumerate(["north.tif", "east.tif", "west.tif"])]
-    stack = engine.open_stack(paths)
+    with pytest.warns(UserWarning, match="order given"):
+        stack = engine.open_stack(paths)
     assert list(stack.values[:, 0, 0]) == [1.0, 2.0, 3.0]
     assert "order given" in stack.attrs["time_note"]
 
@@ -120,3 +121,25 @@ def test_the_same_file_twice_and_an_empty_glob_are_refused(dates_on_disk, tmp_pa
         engine.open_stack([path, path])
     with pytest.raises(InputError, match="no file matches"):
         engine.open_stack(str(tmp_path / "nothing*.tif"))
+
+
+def test_align__keeps_each_dates_values_in_db_and_uses_the_earliest_dates_grid(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    clean = reflectivity()
+    db = [(10 * np.log10(clean * rng.gamma(1, 1, clean.shape))).astype("float32") for _ in range(2)]
+    late = write_date(tmp_path / "late_20200213.tif", db[1], crs="EPSG:32632", domain="db",
+                      transform=rasterio.Affine(20.0, 0.0, 13_000.0, 0.0, -20.0, 4_818_000.0))
+    early = write_date(tmp_path / "early_20200101.tif", db[0], domain="db")
+    stack = engine.open_stack([late, early], align=True)  # the later date first: the earliest date's grid is kept
+    assert stack.rio.crs.to_epsg() == 32631 and stack.shape[1:] == db[0].shape
+    aligned = stack.values[1]
+    found = aligned[np.isfinite(aligned)]
+    assert found.size > 0.2 * aligned.size
+    # Nearest neighbour: every value is one of the date's own (no dB averaging, no smoothed speckle).
+    assert np.isin(found, db[1]).all()
+
+
+def test_names_without_dates__are_said_to_keep_the_order_given(tmp_path: Path) -> None:
+    paths = [write_date(tmp_path / name, np.ones((8, 8), "float32")) for name in ["north.tif", "east.tif"]]
+    with pytest.warns(UserWarning, match="no dates in the file names"):
+        engine.open_stack(paths)

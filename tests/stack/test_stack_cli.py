@@ -14,7 +14,7 @@ import rasterio
 import xarray as xr
 
 import engine
-from engine.exceptions import OutputError, OutputExistsError
+from engine.exceptions import OutputError
 from engine.progress import Reporter
 from tests.stack.conftest import ORIGIN, write_date
 
@@ -86,6 +86,15 @@ def test_stack__refusals_are_one_clear_line(cli, dates_on_disk, tmp_path: Path) 
     assert len(list((tmp_path / "aligned").glob("*.tif"))) == 3
 
 
+def test_stack__an_empty_folder_takes_the_output_and_a_tif_name_is_refused(cli, dates_on_disk, tmp_path: Path) -> None:
+    paths = dates_on_disk(2)
+    (tmp_path / "picked").mkdir()  # as a folder picker leaves it
+    cli(*paths, "-o", tmp_path / "picked", "--progress", "none")
+    assert len(list((tmp_path / "picked").glob("*.tif"))) == 2
+    assert "folder of dates" in cli(*paths, "-o", tmp_path / "series.tif", expect=2).stderr
+    assert not (tmp_path / "series.tif").exists()
+
+
 def test_stack__existing_outputs_overwrite_only_what_it_wrote(cli, dates_on_disk, tmp_path: Path) -> None:
     paths = dates_on_disk(2)
     out = tmp_path / "out"
@@ -126,9 +135,10 @@ def test_stack__a_failed_write_leaves_nothing(dates_on_disk, tmp_path: Path, mon
         engine.run.despeckle_stack_files(paths, tmp_path / "out")
     assert not (tmp_path / "out").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
-    with pytest.raises(OutputExistsError):
-        (tmp_path / "out").mkdir()
+    (tmp_path / "out").mkdir()  # an empty folder given as the output stays as it was
+    with pytest.raises(OutputError, match="disk is full"):
         engine.run.despeckle_stack_files(paths, tmp_path / "out")
+    assert list((tmp_path / "out").iterdir()) == []
 
 
 def test_stack__an_interrupted_zarr_output_resumes(dates_on_disk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -149,6 +159,7 @@ def test_stack__an_interrupted_zarr_output_resumes(dates_on_disk, tmp_path: Path
         engine.run.despeckle_stack_files(paths, target, chunk_px=32, scheduler="sync")
     assert not target.exists() and (tmp_path / "s.zarr.partial").is_dir()
     monkeypatch.setattr(_zarr, "write_zarr_block", real)
+
     class Totals(Reporter):
         totals: list[int] = []
 
@@ -159,6 +170,23 @@ def test_stack__an_interrupted_zarr_output_resumes(dates_on_disk, tmp_path: Path
     assert 0 < Totals.totals[-1] < 3 * 96 * 128  # only the blocks that were missing
     expected = engine.despeckle_stack(engine.open_stack(paths, chunk_px=32), "quegan").values
     np.testing.assert_allclose(engine.open_stack(target).values, expected, rtol=1e-6)
+
+
+def test_stack__interrupted_while_the_zarr_metadata_are_written__the_next_run_goes_on(
+    dates_on_disk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paths = dates_on_disk(2)
+    target = tmp_path / "s.zarr"
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(xr.Dataset, "to_zarr", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            engine.run.despeckle_stack_files(paths, target)
+    result = engine.run.despeckle_stack_files(paths, target, resume=True)  # not "despeckle did not make it"
+    assert result.folder == target and not (tmp_path / "s.zarr.partial").exists()
 
 
 def test_stack__a_hundred_small_dates(dates_on_disk, tmp_path: Path) -> None:
