@@ -31,7 +31,7 @@ from engine.progress import Reporter
 from engine.scheduling import Runner, open_runner
 from engine.slc import decorrelate as whiten
 from engine.slc import multilook as average_looks
-from engine.stack import despeckle_stack, enl_map, open_stack, temporal_mean
+from engine.stack import despeckle_stack, enl_map, open_stack, stack_inputs, temporal_mean
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,7 @@ def _date_file_names(stack: xr.DataArray, method: str) -> list[str]:
     """``<input name>_<method>.tif`` per date, numbered where two inputs share a name; the date
     (``20150309T173017_quegan.tif``) or the position where dates have no file."""
     if "source" in stack.coords:
-        stems = [Path(str(s)).stem for s in stack["source"].values]
+        stems = [Path(str(s)).stem.lstrip(".") or "date" for s in stack["source"].values]  # hidden inputs give visible outputs
     else:
         labels = _date_labels(stack)
         stems = [label.replace("-", "").replace(":", "") for label in labels] if labels else [f"date{i:03d}" for i in range(stack.sizes["time"])]
@@ -229,9 +229,12 @@ def despeckle_stack_files(
     result = despeckle_stack(stack, chosen, output_domain=output_domain, spatial_parameters=spatial_parameters, **parameters)
     target = Path(output).expanduser().absolute()
     fmt = (format or ("zarr" if target.suffix.lower() == ".zarr" else "gtiff")).lower()
-    sources = [Path(str(s)) for s in stack["source"].values] if "source" in stack.coords else []
+    # What was read (the files, or the store) and how it stood: an output never replaces it, and a
+    # resumed run refuses inputs changed since the interrupted one.
+    sources = stack_inputs(inputs) if isinstance(inputs, (str, Path, list, tuple)) else []
     dates = _date_labels(stack)
-    manifest = {"inputs": [str(p.resolve()) for p in sources] or None, "dates": dates, "method": chosen.name,
+    stamps = [[p.stat().st_size, p.stat().st_mtime_ns] for p in sources]
+    manifest = {"inputs": [str(p.resolve()) for p in sources] or None, "input_stamps": stamps, "dates": dates, "method": chosen.name,
                 "parameters": json.loads(result.attrs["despeckle_parameters"]), "domain": stack.attrs["domain"], "output_domain": result.attrs["domain"]}
     with open_runner(scheduler, num_workers=workers) if runner is None else nullcontext(runner) as active:
         if fmt == "zarr":
@@ -239,7 +242,7 @@ def despeckle_stack_files(
                 raise ParameterError("the temporal mean and the ENL map are written beside the dates in a folder of GeoTIFFs; "
                                      "with Zarr output compute them with engine.stack.temporal_mean / enl_map")
             written = write_scene(result, target, format="zarr", overwrite=overwrite, runner=active, reporter=reporter, resume=resume,
-                                  run_manifest=manifest, phase=chosen.name)
+                                  run_manifest=manifest, phase=chosen.name, inputs=tuple(sources))
             return StackRunResult(written.path, "zarr", [written.path], None, None, dates, stack.sizes["time"], chosen.name,
                                   result.attrs["despeckle_parameters"], active.description, written.as_dict())
         if resume:

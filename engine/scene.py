@@ -110,8 +110,8 @@ def as_scene(data: Any, *, domain: str | None = None, looks: float | None = None
         scene.attrs["looks"] = 1.0
         scene.attrs[LOOKS_SOURCE] = "assumed"
 
-    if not float(scene.attrs["looks"]) > 0:
-        raise ParameterError(f"looks must be > 0, got {scene.attrs['looks']!r}")
+    if not 0 < float(scene.attrs["looks"]) < float("inf"):
+        raise ParameterError(f"looks must be a finite number > 0, got {scene.attrs['looks']!r}")
     return scene
 
 
@@ -142,11 +142,13 @@ def prepare_block(
     source: str,
     target: str,
     origin: tuple[int, int] | None = None,
+    label: str | None = None,
     block_info: Any = None,
 ) -> np.ndarray:
     """Nodata to NaN, values checked, converted to the method's domain, as float32.
 
-    ``origin`` (or dask's ``block_info``) locates the block in the scene for error messages.
+    ``origin`` (or dask's ``block_info``) locates the block in the scene for error messages;
+    ``label`` names the scene there (a stack's date file).
     """
     work = block.astype(working_dtype(block.dtype), copy=True)
     if nodata is not None and not np.isnan(nodata):
@@ -158,6 +160,8 @@ def prepare_block(
     if origin is not None:
         rows, cols = block.shape[-2:]
         where = f" in rows {origin[0]}-{origin[0] + rows - 1}, columns {origin[1]}-{origin[1] + cols - 1}"
+    if label:
+        where += f" of {label}"
     if np.isinf(work).any():
         raise InputError(f"the scene holds infinite values{where}; mark them as nodata or fix the file")
     if source in ("intensity", "amplitude"):
@@ -171,15 +175,17 @@ def prepare_block(
     return np.asarray(convert(work, source, target), dtype=np.float32)
 
 
-def valid_values(scene: xr.DataArray, domain: str) -> da.Array:
+def valid_values(scene: xr.DataArray, domain: str, *, label: str | None = None) -> da.Array:
     """The scene's values in ``domain`` as a lazy float32 dask array, NaN where there is no valid
-    pixel (nodata, NaN), checked block by block (infinite values, negative intensities)."""
+    pixel (nodata, NaN), checked block by block (infinite values, negative intensities); errors
+    name ``label`` (a file) when given."""
     raw = scene.data if isinstance(scene.data, da.Array) else da.from_array(scene.data, chunks=-1)
     return raw.map_blocks(
         prepare_block,
         nodata=nodata_of(scene),
         source=scene.attrs["domain"],
         target=domain,
+        label=label,
         dtype=np.float32,
         meta=np.empty((0,) * raw.ndim, dtype=np.float32),
     )

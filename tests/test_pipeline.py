@@ -111,7 +111,7 @@ def test_despeckle__bad_arrays(data: np.ndarray, error: type, match: str) -> Non
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"method": "no-such"}, "unknown method 'no-such'"),
-    ({"method": "lee", "looks": -1}, "looks must be > 0"),
+    ({"method": "lee", "looks": -1}, "looks must be a finite number > 0"),
     ({"method": "lee", "window_size_px": 203}, "window_size_px must be <= 101"),
     ({"method": "lee", "window_size_px": "seven"}, "must be a number"),
     ({"method": "lee", "domain": "phase"}, "domain must be one of"),

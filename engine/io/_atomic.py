@@ -39,8 +39,9 @@ def made_by_us(folder: Path) -> bool:
     return (folder / OWNER_MARKER).is_file()
 
 
-def check_output_path(target: Path, *, overwrite: bool, inputs: tuple[Path, ...] = ()) -> Path:
-    """Refuse, before any work starts, an output that cannot or must not be written."""
+def check_output_path(target: Path, *, overwrite: bool, inputs: tuple[Path, ...] = (), folder: bool = False) -> Path:
+    """Refuse, before any work starts, an output that cannot or must not be written (``folder``:
+    the output is a folder, which never replaces a file)."""
     target = Path(target).expanduser()
     parent = target.parent.resolve()
     if not parent.is_dir():
@@ -61,6 +62,8 @@ def check_output_path(target: Path, *, overwrite: bool, inputs: tuple[Path, ...]
         return target  # nothing to lose: an empty folder (made in a folder picker) takes the output
     if target.exists() and not overwrite:
         raise OutputExistsError(f"{target} already exists; pass overwrite=True (--overwrite) to replace it")
+    if folder and target.exists() and not target.is_dir():
+        raise OutputExistsError(f"{target} is a file; the output is a folder, which never replaces a file. Choose another output path")
     if target.is_dir() and not target.is_symlink() and not made_by_us(target):
         raise OutputExistsError(
             f"{target} is a folder despeckle did not make; it is never replaced, even with --overwrite. "
@@ -257,6 +260,15 @@ def commit(temporary: Path, target: Path, *, overwrite: bool) -> None:
             return
         os.unlink(temporary)
         return
+    # Checked again here, not only before the run: what stands at the target now may have
+    # appeared meanwhile, and only what this tool made (or a link, or nothing) is replaced.
+    if target.is_symlink():
+        target.unlink()  # the link, never what it points to
+    elif target.is_dir() and not made_by_us(target) and not _empty_folder(target):
+        raise OutputExistsError(f"{target} is a folder despeckle did not make (it appeared while this run was writing); it "
+                                "was left as it is and this run's result was not kept")
+    elif temporary.is_dir() and target.exists() and not target.is_dir():
+        raise OutputExistsError(f"{target} is a file; a folder output never replaces a file. Choose another output path")
     if temporary.is_dir():
         if target.exists():
             # Directories cannot be replaced atomically: move the old one aside first.

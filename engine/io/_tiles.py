@@ -122,7 +122,7 @@ def tile_scene(
     source = Path(path)
     if not source.is_file():
         raise InputError(f"{source} does not exist or is not a file")
-    target = check_output_path(Path(output_dir), overwrite=overwrite, inputs=(source,))
+    target = check_output_path(Path(output_dir), overwrite=overwrite, inputs=(source,), folder=True)
     reporter = reporter or Reporter()
     compress = compress or get_option("compress")
     bound_gdal_cache()

@@ -121,6 +121,7 @@ def write_scene(
     resume: bool = False,
     run_manifest: dict[str, Any] | None = None,
     phase: str = "write",
+    inputs: tuple[Path, ...] = (),
 ) -> WriteResult:
     """Compute ``scene`` block by block and write it to ``path``, in bounded memory.
 
@@ -148,6 +149,8 @@ def write_scene(
         Zarr only: continue an interrupted run of the same job (same ``run_manifest``).
     run_manifest
         Zarr only: what identifies the job for ``resume`` (input, method, parameters).
+    inputs
+        Files the output must not replace (besides the scene's own ``source``).
 
     Returns
     -------
@@ -163,7 +166,7 @@ def write_scene(
     target = check_output_path(
         Path(path),
         overwrite=overwrite,
-        inputs=(Path(scene.attrs["source"]),) if "source" in scene.attrs else (),
+        inputs=(*inputs, *((Path(scene.attrs["source"]),) if "source" in scene.attrs else ())),
     )
     fmt = infer_format(target, format)
     if resume and fmt != "zarr":

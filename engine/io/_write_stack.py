@@ -87,7 +87,11 @@ def write_stack(
     names = [name for name, _ in layers]
     if len(set(names)) != len(names) or any("/" in n or n.startswith(".") for n in names):
         raise ParameterError(f"the output file names must be distinct plain names, got {names}")
-    target = check_output_path(Path(folder), overwrite=overwrite, inputs=tuple(inputs))
+    too_long = [n for n in names if len(f".{n}.cog".encode()) > 255]  # the longest name written in the folder
+    if too_long:
+        raise ParameterError(f"the output file name {too_long[0]!r} is too long for the file system ({len(too_long[0].encode())} "
+                             "bytes, at most 250): shorten the input names")
+    target = check_output_path(Path(folder), overwrite=overwrite, inputs=tuple(inputs), folder=True)
     runner, reporter, compress, tile = writer_settings(runner, reporter, compress, tile_px)
     first = layers[0][1]
     chunks = first.data.chunks if isinstance(first.data, da.Array) else ((get_option("chunk_size_px"),) * 2)

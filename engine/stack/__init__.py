@@ -12,5 +12,6 @@ from engine.stack._despeckle import enl_map as enl_map
 from engine.stack._despeckle import temporal_mean as temporal_mean
 from engine.stack._open import as_stack as as_stack
 from engine.stack._open import open_stack as open_stack
+from engine.stack._open import stack_inputs as stack_inputs
 
-__all__ = ["as_stack", "despeckle_stack", "enl_map", "open_stack", "temporal_mean"]
+__all__ = ["as_stack", "despeckle_stack", "enl_map", "open_stack", "stack_inputs", "temporal_mean"]

@@ -23,7 +23,9 @@ import numpy as np
 import rasterio
 import xarray as xr
 from rasterio.enums import Resampling
+from rasterio.transform import array_bounds
 from rasterio.vrt import WarpedVRT
+from rasterio.warp import transform_bounds
 
 from engine._options import get_option
 from engine.exceptions import InputError, ParameterError
@@ -56,11 +58,18 @@ def _expand(sources: Sequence[str | Path]) -> list[Path]:
             raise InputError(f"{path} does not exist")
         else:
             paths.append(path)
-    resolved = [p.resolve() for p in paths]
-    twice = sorted({str(p) for p in resolved if resolved.count(p) > 1})
+    # The same file twice (also through a link or another path) is one date, not two.
+    identities = [(p.stat().st_dev, p.stat().st_ino) for p in paths]
+    twice = sorted({str(p) for p, i in zip(paths, identities, strict=True) if identities.count(i) > 1})
     if twice:
         raise InputError(f"the same file is given more than once: {', '.join(twice)}")
     return paths
+
+
+def stack_inputs(sources: str | Path | Sequence[str | Path]) -> list[Path]:
+    """The files (or the Zarr store) ``open_stack`` reads for ``sources``: what an output must not
+    replace, and what identifies a run for resuming."""
+    return _expand([sources] if isinstance(sources, (str, Path)) else list(sources))
 
 
 def _is_store(path: Path) -> bool:
@@ -110,6 +119,11 @@ def _warped(path: Path, grid: xr.DataArray, folder: Path) -> Path:
     with rasterio.open(path) as src:
         if src.crs is None:
             raise InputError(f"{path.name} has no CRS: it cannot be reprojected onto the first date's grid")
+        west, south, east, north = transform_bounds(src.crs, reference.crs, *src.bounds)
+        left, bottom, right, top = array_bounds(grid.shape[-2], grid.shape[-1], reference.transform)
+        if west >= right or east <= left or south >= top or north <= bottom:
+            raise InputError(f"{path.name} does not overlap the first date's footprint: aligned, it would hold no pixel. "
+                             "Are the dates of the same place?")
         nodata = src.nodata if src.nodata is not None else (np.nan if np.dtype(src.dtypes[0]).kind == "f" else 0)
         with WarpedVRT(
             src, crs=reference.crs, transform=reference.transform, width=grid.shape[-1], height=grid.shape[-2],
@@ -161,7 +175,7 @@ def open_stack(
     """
     if isinstance(sources, (xr.DataArray, xr.Dataset)):
         return as_stack(sources, variable=variable, domain=domain, looks=looks, nodata=nodata, chunk_px=chunk_px, dates=dates)
-    chunk = int(chunk_px or get_option("chunk_size_px"))
+    chunk = int(chunk_px if chunk_px is not None else get_option("chunk_size_px"))  # 0 is refused by open_scene, not the default
     items = [sources] if isinstance(sources, (str, Path)) else list(sources)
     if not items:
         raise InputError("no dates given: a stack needs at least 2")
@@ -176,7 +190,14 @@ def open_stack(
     options: dict[str, Any] = {"chunk_px": chunk, "domain": domain, "looks": looks, "nodata": nodata}
     if band is not None:
         options["bands"] = [band]
+    if variable is not None:
+        options["variable"] = variable  # refused by formats that have no variables, never ignored
     times = list(dates) if dates is not None else [date_in_name(p) for p in paths]
+    undated = [p.name for p, t in zip(paths, times, strict=True) if t is None]
+    if dates is None and undated and len(undated) < len(paths):
+        raise InputError(f"no date found in the name of {', '.join(undated[:3])}{'...' if len(undated) > 3 else ''} while the "
+                         "other names have one (20150309 or 20150309T173017): put a valid date in every name, or in none "
+                         "(the dates are then taken in the order given)")
     if all(t is not None for t in times):
         # In time order from here on: "the first date" (whose grid --align keeps) is the earliest.
         order = np.argsort(np.array(times, dtype="datetime64[s]") if dates is None else np.array(times), kind="stable")
@@ -235,7 +256,7 @@ def _stacked(scenes: list[xr.DataArray], times: list[Any], chunk: int) -> xr.Dat
     order = np.argsort(values, kind="stable")
     if known and len(np.unique(values)) < len(values):
         warnings.warn("two dates have the same time: they are kept, side by side", stacklevel=3)
-    planes = [valid_values(scenes[i], target).rechunk(chunk) for i in order]
+    planes = [valid_values(scenes[i], target, label=Path(str(scenes[i].attrs.get("source", f"date {i}"))).name).rechunk(chunk) for i in order]
     data = da.stack(planes, axis=0).rechunk({0: -1})
     first = scenes[0]
     coords = {name: coord for name, coord in first.coords.items() if set(coord.dims) <= {first.dims[0], first.dims[1]}}

@@ -3,6 +3,7 @@
 import os
 
 from qgis.core import (
+    QgsProcessing,
     QgsProcessingOutputVectorLayer,
     QgsProcessingParameterFolderDestination,
     QgsProcessingParameterNumber,
@@ -33,7 +34,7 @@ class TileScene(EngineAlgorithm):
         self.addParameter(QgsProcessingParameterRasterLayer(self.INPUT, self.tr("Scene")))
         self.addParameter(QgsProcessingParameterNumber(self.SIZE, self.tr("Tile core size (pixels)"), type=QgsProcessingParameterNumber.Integer, defaultValue=2048, minValue=16))
         self.addParameter(QgsProcessingParameterNumber(self.OVERLAP, self.tr("Overlap on each side (pixels)"), type=QgsProcessingParameterNumber.Integer, defaultValue=80, minValue=0))
-        self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT, self.tr("Tile folder")))
+        self.addParameter(QgsProcessingParameterFolderDestination(self.OUTPUT, self.tr("Tile folder"), defaultValue=QgsProcessing.TEMPORARY_OUTPUT))
         self.addOutput(QgsProcessingOutputVectorLayer(self.INDEX, self.tr("Tile index")))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API

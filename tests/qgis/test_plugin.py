@@ -159,6 +159,10 @@ def test_tile_statistics_and_mosaic_algorithms(qgis_python: str, qgis_env: dict,
     source = shared_data / GEOTIFF
     tiled = harness(qgis_python, qgis_env, command="run", algorithm="despeckle:tile_scene", parameters={"INPUT": str(source), "SIZE": 100, "OVERLAP": 8, "OUTPUT": str(tmp_path / "tiles")})
     assert tiled["result"]["INDEX"].endswith("index.geojson")
+    temporary = harness(qgis_python, qgis_env, command="run", algorithm="despeckle:tile_scene", parameters={"INPUT": str(source), "SIZE": 100, "OUTPUT": "TEMPORARY_OUTPUT"})
+    # No folder chosen: Processing's temporary one (gone when QGIS exits, so only the run is checked).
+    assert "result" in temporary, temporary.get("error")
+    assert temporary["result"]["INDEX"].endswith("/OUTPUT/index.geojson")
     harness(qgis_python, qgis_env, command="run", algorithm="despeckle:mosaic_tiles", parameters={"INDEX": tiled["result"]["INDEX"], "OUTPUT": str(tmp_path / "m.tif")})
     with rasterio.open(tmp_path / "m.tif") as m, rasterio.open(source) as s:
         np.testing.assert_array_equal(m.read(), s.read())

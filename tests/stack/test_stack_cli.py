@@ -206,3 +206,71 @@ def test_stack__on_a_local_cluster(dates_on_disk, tmp_path: Path) -> None:
     expected = engine.despeckle_stack(engine.open_stack(paths), "quegan").values
     with rasterio.open(result.outputs[2]) as out:
         np.testing.assert_allclose(out.read(1), expected[2], rtol=1e-6)
+
+
+def test_stack__outputs_never_replace_what_the_tool_did_not_make(cli, dates_on_disk, tmp_path: Path) -> None:
+    paths = dates_on_disk(2)
+    (tmp_path / "notes.txt").write_text("mine")
+    assert "never replaces a file" in cli(*paths, "-o", tmp_path / "notes.txt", "--overwrite", expect=2).stderr
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+    store = tmp_path / "series.zarr"
+    cli(*paths, "-o", store, "--progress", "none")
+    assert "is the input" in cli(store, "-o", store, "--overwrite", expect=2).stderr
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    cli(*paths, "-o", tmp_path / "dangling", "--overwrite", "--progress", "none")
+    assert (tmp_path / "dangling").is_dir() and not (tmp_path / "dangling").is_symlink()
+
+
+def test_commit__a_foreign_folder_that_appears_during_the_run_is_kept(tmp_path: Path) -> None:
+    from engine.io._atomic import commit, mark_as_ours
+
+    built = tmp_path / ".out.partial"
+    built.mkdir()
+    mark_as_ours(built)
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / "thesis.tex").write_text("keep")  # made by someone while the run was writing
+    with pytest.raises(OutputError, match="did not make"):
+        commit(built, target, overwrite=True)
+    assert (target / "thesis.tex").read_text() == "keep"
+
+
+def test_stack__dates_and_values_errors_name_the_file(dates_on_disk, tmp_path: Path) -> None:
+    paths = dates_on_disk(3)
+    undated = paths[1].with_name("scene_without_date.tif")
+    paths[1].rename(undated)
+    with pytest.raises(engine.exceptions.InputError, match="no date found in the name of scene_without_date.tif"):
+        engine.open_stack([paths[0], undated, paths[2]])
+    bad = paths[2]
+    with rasterio.open(bad, "r+") as dst:
+        values = dst.read(1)
+        values[5, 5] = np.inf
+        dst.write(values, 1)
+    with pytest.raises(engine.exceptions.InputError, match=f"infinite values.*of {bad.name}"):
+        engine.despeckle_stack(engine.open_stack([paths[0], bad]), "quegan").compute()
+
+
+def test_stack__a_changed_input_is_not_resumed_into_an_old_partial_output(dates_on_disk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    paths = dates_on_disk(2)
+    target = tmp_path / "s.zarr"
+    from engine.io import _zarr
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(_zarr, "write_zarr_block", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            engine.run.despeckle_stack_files(paths, target, chunk_px=32, scheduler="sync")
+    with rasterio.open(paths[0], "r+") as dst:
+        dst.write(dst.read(1) * 10, 1)
+    with pytest.raises(OutputError, match="different run"):
+        engine.run.despeckle_stack_files(paths, target, chunk_px=32, resume=True)
+
+
+def test_align__a_date_that_does_not_overlap_is_refused(tmp_path: Path) -> None:
+    near = write_date(tmp_path / "near_20200101.tif", np.ones((16, 16), "float32"))
+    far = write_date(tmp_path / "far_20200113.tif", np.ones((16, 16), "float32"), transform=ORIGIN * ORIGIN.translation(5000, 0))
+    with pytest.raises(engine.exceptions.InputError, match="does not overlap"):
+        engine.open_stack([near, far], align=True)
+
