@@ -18,9 +18,12 @@ from engine.exceptions import ParameterError
 from engine.methods._parameters import Parameter, resolve_parameters
 from engine.methods._registry import _METHODS, NAMED_ELSEWHERE, normalise_name
 
-#: ``run(stack, looks, **resolved) -> stack``: ``stack`` a lazy (time, y, x) intensity DataArray
-#: (float32, NaN where a date has no pixel, time in order), ``looks`` its dates' looks; returns the
-#: despeckled intensities, same shape, NaN exactly where the input had none.
+#: ``run(stack, looks, spatial_parameters, date_scenes, **resolved) -> stack``: ``stack`` a lazy
+#: (time, y, x) intensity DataArray (float32, NaN where a date has no pixel, time in order),
+#: ``looks`` its dates' looks, ``spatial_parameters`` those of the single-image method used inside,
+#: ``date_scenes`` the dates as opened from their files (or None), for spatial steps that read
+#: their halos from the files; returns the despeckled intensities, same shape, NaN exactly where
+#: the input had none.
 StackRun = Callable[..., Any]
 
 

@@ -69,7 +69,8 @@ def _weighted_mean_block(values: np.ndarray, *, weights: np.ndarray) -> np.ndarr
 
 def weighted_means(values: da.Array, weights: np.ndarray) -> da.Array:
     """``out[k] = mean of values[t] over the dates t with weights[k, t] = 1 that have a pixel``
-    (NaN where none has); ``weights`` (K, T); time one chunk."""
+    (NaN where none has); ``weights`` (K, T)."""
+    values = values.rechunk({0: -1})  # a spatial block's dates together, and only those
     return values.map_blocks(
         _weighted_mean_block, weights=weights, chunks=((weights.shape[0],), *values.chunks[1:]), dtype=np.float32,
         meta=np.empty((0, 0, 0), dtype=np.float32),

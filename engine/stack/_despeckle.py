@@ -18,7 +18,7 @@ from engine.methods import StackMethod, get_stack_method
 from engine.pipeline import despeckle
 from engine.scene import LOOKS_SOURCE
 from engine.stack._common import date_scene, weighted_means
-from engine.stack._open import TIME, as_stack
+from engine.stack._open import TIME, as_stack, date_scenes
 
 
 def _convert_block(block: np.ndarray, *, source: str, target: str) -> np.ndarray:
@@ -97,13 +97,14 @@ def despeckle_stack(
     """
     chosen = method if isinstance(method, StackMethod) else get_stack_method(method)
     prepared = _prepared(stack, domain, looks)
+    dates = date_scenes(prepared)
     resolved = chosen.resolve(parameters)
     inner = dict(spatial_parameters or {})
     source = prepared.attrs["domain"]
     target = check_domain(output_domain or source, allow_complex=False)
     intensity = prepared.copy(data=_converted(prepared.data, source, "intensity"))
     looks_value = float(prepared.attrs.get("looks", 1.0))
-    filtered = chosen.run(intensity, looks=looks_value, spatial_parameters=inner, **resolved)
+    filtered = chosen.run(intensity, looks=looks_value, spatial_parameters=inner, date_scenes=dates, **resolved)
     attrs = {k: v for k, v in prepared.attrs.items() if k not in ("looks", LOOKS_SOURCE, "time_note")}
     recorded = {**resolved, **({"spatial_parameters": inner} if inner else {})}
     attrs.update(zip(PROVENANCE_ATTRS, (chosen.name, json.dumps(recorded, sort_keys=True), __version__), strict=True))

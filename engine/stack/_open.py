@@ -36,6 +36,8 @@ from engine.stack._dates import date_in_name
 #: File names a folder given as a stack is searched for.
 RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".img", ".jp2")
 TIME = "time"
+#: ``stack.encoding`` key: (dask name of the stack, the dates as opened), see :func:`date_scenes`.
+DATES_ENCODING = "despeckle_dates"
 
 
 def _expand(sources: Sequence[str | Path]) -> list[Path]:
@@ -162,7 +164,8 @@ def open_stack(
         speckle statistics) instead of refusing dates on different grids; outside a date's
         footprint its pixels are nodata.
     chunk_px
-        Spatial chunk size (time is always one chunk: bounded memory is chunk x dates).
+        Spatial chunk size; each date is its own chunk along time (memory is bounded by chunk x
+        dates whatever the scene size).
     domain, looks, nodata, band, variable
         As for :func:`engine.open_scene`, applied to every date.
 
@@ -257,7 +260,9 @@ def _stacked(scenes: list[xr.DataArray], times: list[Any], chunk: int) -> xr.Dat
     if known and len(np.unique(values)) < len(values):
         warnings.warn("two dates have the same time: they are kept, side by side", stacklevel=3)
     planes = [valid_values(scenes[i], target, label=Path(str(scenes[i].attrs.get("source", f"date {i}"))).name).rechunk(chunk) for i in order]
-    data = da.stack(planes, axis=0).rechunk({0: -1})
+    # One chunk per date: each date is read and filtered on its own; the methods bring a spatial
+    # block's dates together only where they combine them (memory: chunk x dates).
+    data = da.stack(planes, axis=0)
     first = scenes[0]
     coords = {name: coord for name, coord in first.coords.items() if set(coord.dims) <= {first.dims[0], first.dims[1]}}
     # Named: given no name, xarray would take the dask array's task name.
@@ -275,7 +280,19 @@ def _stacked(scenes: list[xr.DataArray], times: list[Any], chunk: int) -> xr.Dat
     fill = nodata_of(first)
     if fill is not None and source_domain != "complex":
         stack.encoding["_FillValue"] = np.float32(fill)
+    stack.encoding[DATES_ENCODING] = (data.name, tuple(scenes[i] for i in order))
     return stack
+
+
+def date_scenes(stack: xr.DataArray) -> tuple[xr.DataArray, ...] | None:
+    """The dates as opened from their files, when ``stack`` is still exactly what ``open_stack``
+    made (same dask graph): the spatial steps then read each block with its halo straight from
+    the date's file, as single scenes do, instead of sharing neighbouring blocks through dask
+    (which holds a whole stack's blocks in memory). None after any change to the stack."""
+    recorded = stack.encoding.get(DATES_ENCODING)
+    if recorded is None or not isinstance(stack.data, da.Array) or stack.data.name != recorded[0]:
+        return None
+    return recorded[1]
 
 
 def as_stack(
@@ -289,7 +306,7 @@ def as_stack(
     dates: Sequence[Any] | None = None,
 ) -> xr.DataArray:
     """A DataArray (or a Dataset's variable) with a ``time`` dimension as a stack: (time, y, x),
-    float32, NaN where a date has no pixel, time one chunk."""
+    float32, NaN where a date has no pixel."""
     if isinstance(data, xr.Dataset):
         candidates = [n for n, v in data.data_vars.items() if TIME in v.dims and v.ndim == 3]
         name = variable if variable is not None else (candidates[0] if len(candidates) == 1 else None)
@@ -318,9 +335,10 @@ def as_stack(
         scene = scene.sortby(TIME)
     target = "intensity" if scene.attrs["domain"] == "complex" else scene.attrs["domain"]
     values = valid_values(scene, target)
-    # Space as the caller chunked it (or chunk_px); time always one chunk.
+    # Space as the caller chunked it (or chunk_px); time as it comes (the methods merge a spatial
+    # block's dates only where they combine them).
     spatial = scene.chunks[1:] if scene.chunks and chunk_px is None else (int(chunk_px or get_option("chunk_size_px")),) * 2
-    values = values.rechunk((-1, *spatial))
+    values = values.rechunk({1: spatial[0], 2: spatial[1]})
     stack = xr.DataArray(values, dims=scene.dims, coords=scene.coords, name=scene.name if scene.name is not None else target)
     stack.attrs = {k: v for k, v in scene.attrs.items() if k not in ("source", "_FillValue", "nodata", "scale_factor", "add_offset")}
     stack.attrs["domain"] = target

@@ -19,6 +19,7 @@ import numpy as np
 import xarray as xr
 
 from engine.methods import Parameter, StackMethod, register_stack_method
+from engine.pipeline import despeckle
 from engine.stack._common import TEMPORAL_WINDOW, despeckle_plane, filter_choices, method_halo, weights_of
 
 
@@ -36,15 +37,21 @@ def _combine_block(intensity: np.ndarray, local_mean: np.ndarray, *, weights: np
 
 
 def run_quegan(
-    stack: xr.DataArray, *, looks: float, spatial: str, temporal_window: int, spatial_parameters: Mapping[str, Any]
+    stack: xr.DataArray, *, looks: float, spatial: str, temporal_window: int, spatial_parameters: Mapping[str, Any],
+    date_scenes: tuple[xr.DataArray, ...] | None = None,
 ) -> da.Array:
     values = stack.data
-    local_means = da.stack(
-        [despeckle_plane(stack, values[t], spatial, looks, spatial_parameters) for t in range(values.shape[0])], axis=0
-    ).rechunk({0: -1})
+    if date_scenes is not None:  # straight from the files, each block with its halo
+        planes = [despeckle(scene, spatial, looks=looks, output_domain="intensity", **spatial_parameters).data.rechunk(values[t].chunks)
+                  for t, scene in enumerate(date_scenes)]
+    else:
+        planes = [despeckle_plane(stack, values[t], spatial, looks, spatial_parameters) for t in range(values.shape[0])]
+    local_means = da.stack(planes, axis=0)
     weights = weights_of(stack, temporal_window)
+    # Each date filtered on its own above; a spatial block's dates meet only here.
+    together = values.rechunk({0: -1})
     return da.map_blocks(
-        _combine_block, values, local_means.rechunk(values.chunks), weights=weights, dtype=np.float32,
+        _combine_block, together, local_means.rechunk(together.chunks), weights=weights, dtype=np.float32,
         meta=np.empty((0, 0, 0), dtype=np.float32),
     )
 

@@ -46,6 +46,7 @@ def run_ratio(
     super_image_method: str,
     temporal_window: int,
     spatial_parameters: Mapping[str, Any],
+    date_scenes: tuple[xr.DataArray, ...] | None = None,  # noqa: ARG001 - its planes are ratios, not the files' pixels
 ) -> da.Array:
     values = stack.data
     dates = values.shape[0]

@@ -19,7 +19,7 @@ def test_files__become_one_lazy_stack_sorted_by_date_with_nodata_per_date(dates_
     paths = dates_on_disk(4, holes={2: (slice(0, 10), slice(None))})
     stack = engine.open_stack(list(reversed(paths)), chunk_px=32)
     assert stack.dims == ("time", "y", "x") and stack.dtype == np.float32
-    assert stack.data.chunks[0] == (4,) and stack.data.chunks[1][0] == 32  # time one chunk, space as asked
+    assert stack.data.chunks[0] == (1, 1, 1, 1) and stack.data.chunks[1][0] == 32  # each date its own chunk, space as asked
     assert list(stack["time"].values) == sorted(stack["time"].values)
     assert [Path(s).name for s in stack["source"].values] == [p.name for p in paths]
     values = stack.values

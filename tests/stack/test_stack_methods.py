@@ -164,3 +164,13 @@ def test_extras__temporal_mean_and_enl() -> None:
     # The temporal mean of 8 one-look dates has about 8 looks (a 7x7 estimate scatters around it).
     assert 5.5 < np.nanmedian(enl) < 11
     np.testing.assert_allclose(enl_map(_stack(noisy), window_size_px=7).values, enl, rtol=1e-4)
+
+
+def test_quegan__reading_halos_from_the_files_equals_sharing_blocks(dates_on_disk) -> None:
+    stack = engine.open_stack(dates_on_disk(3, holes={1: (slice(0, 9), slice(None))}), chunk_px=40)
+    from_files = engine.despeckle_stack(stack, "quegan", spatial="refined-lee").values
+    changed = stack.copy(data=stack.data * 1.0)  # any change: the halos come from the neighbouring blocks instead
+    from engine.stack._open import date_scenes
+
+    assert date_scenes(stack) is not None and date_scenes(changed) is None
+    np.testing.assert_allclose(engine.despeckle_stack(changed, "quegan", spatial="refined-lee").values, from_files, rtol=2e-6, equal_nan=True)
