@@ -62,3 +62,9 @@ class EngineAlgorithm(QgsProcessingAlgorithm):
             if _is_a_name(value):
                 return self.tr(f"{key} must be one of {', '.join(options)} (or its number), got {value!r}")
         return None
+
+
+def help_text(paragraphs):
+    """The algorithm's help as plain paragraphs: QGIS's dialog shows text without tags as it is
+    (line breaks kept), and ``qgis_process help`` prints it without raw ``<br>`` or ``<b>``."""
+    return "\n".join(paragraphs).strip()

@@ -14,7 +14,7 @@ from qgis.core import (
 )
 
 from ..engine_cli import run_engine
-from ._base import EngineAlgorithm
+from ._base import EngineAlgorithm, help_text
 
 DECORRELATION = ["when the method needs it", "yes", "no"]
 #: What the engine writes: any other extension is refused before the run, not after it.
@@ -101,22 +101,23 @@ class MethodAlgorithm(EngineAlgorithm):
         m = self.method
         lines = [m["description"], ""]
         if m.get("default"):
-            lines += ["<b>The default method</b>: what the engine uses when no method is named.", ""]
+            lines += ["The default method: what the engine uses when no method is named.", ""]
         if self._maturity() != "recommended" or m.get("maturity_note"):
-            lines += [f"<b>{self._maturity().capitalize()}:</b> {m.get('maturity_note', '')}", ""]
+            lines += [f"{self._maturity().capitalize()}: {m.get('maturity_note', '')}", ""]
         if m.get("needs_gpu"):
-            lines += ["<b>GPU recommended:</b> slow on a CPU.", ""]
+            lines += ["GPU recommended: slow on a CPU.", ""]
         if self.engine_problem:
-            lines += [f"<b>Cannot run:</b> {self.engine_problem}", ""]
+            lines += [f"Cannot run: {self.engine_problem}", ""]
         elif not m.get("available", True):
-            lines += [f"<b>Not available:</b> {m['unavailable_reason']}", ""]
-        lines.append(f"Works on {m['domain']}; the engine converts the input and returns the input's domain. "
-                     f"Halo: {m['halo_px_at_defaults']} px (tiles overlap by this much, so tiled output equals whole-image output).")
+            lines += [f"Not available: {m['unavailable_reason']}", ""]
+        lines += [f"Works on {m['domain']}; the engine converts the input and returns the input's domain. "
+                  f"Halo: {m['halo_px_at_defaults']} px (tiles overlap by this much, so tiled output equals whole-image output).", ""]
         for p in m["parameters"]:
-            aliases = ", ".join(f"{tool} {name}" for tool, name in (("SNAP", p["snap"]), ("OTB", p["otb"])) if name)
-            lines.append(f"<b>{p['name']}</b>: {p['help']}" + (f" ({aliases})" if aliases else ""))
+            # The dialog's label, then the same setting's name in the command line, SNAP and OTB.
+            aliases = [f"--{p['name'].replace('_', '-')}"] + [f"{tool} {name}" for tool, name in (("SNAP", p["snap"]), ("OTB", p["otb"])) if name]
+            lines.append(f"- {p['help'][:1].upper() + p['help'][1:]} ({'; '.join(aliases)})")
         lines += [""] + [f"Reference: {r}" for r in m["references"]]
-        return "<br>".join(lines)
+        return help_text(lines)
 
     def tags(self):
         extra = ["deep learning", "neural network", "model"] if self.method["kind"] == "model" else ["Lee", "Frost", "classical"]

@@ -2,8 +2,10 @@
 
 from qgis.core import (
     QgsProcessing,
+    QgsProcessingException,
     QgsProcessingParameterFile,
     QgsProcessingParameterRasterDestination,
+    QgsProcessingParameterVectorLayer,
 )
 
 from ..engine_cli import run_engine
@@ -20,13 +22,18 @@ class MosaicTiles(EngineAlgorithm):
     OUTPUT = "OUTPUT"
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API
-        self.addParameter(QgsProcessingParameterFile(self.INDEX, self.tr("Tile index (index.geojson)"), extension="geojson"))
+        # A layer: the index 'Tile scene' loaded into the project (or its file), also chained in a model.
+        self.addParameter(QgsProcessingParameterVectorLayer(self.INDEX, self.tr("Tile index (index.geojson)"), [QgsProcessing.TypeVectorPolygon]))
         self.addParameter(QgsProcessingParameterFile(self.TILES, self.tr("Folder of the processed tiles (default: the index's folder)"), behavior=QgsProcessingParameterFile.Folder, optional=True))
         self.addParameter(QgsProcessingParameterRasterDestination(self.OUTPUT, self.tr("Mosaic"), defaultValue=QgsProcessing.TEMPORARY_OUTPUT))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API
         output = self.parameterAsOutputLayer(parameters, self.OUTPUT, context)
-        args = ["mosaic", self.parameterAsFile(parameters, self.INDEX, context), output, "--overwrite"]
+        index = self.parameterAsVectorLayer(parameters, self.INDEX, context)
+        path = index.source().split("|")[0] if index is not None else ""
+        if not path.lower().endswith(".geojson"):
+            raise QgsProcessingException(f"the tile index must be the index.geojson file written by 'Tile scene', got {path or 'nothing'}")
+        args = ["mosaic", path, output, "--overwrite"]
         tiles = self.parameterAsFile(parameters, self.TILES, context)
         if tiles:
             args += ["--tiles", tiles]

@@ -19,7 +19,7 @@ from qgis.core import (
 )
 
 from ..engine_cli import run_engine
-from ._base import EngineAlgorithm
+from ._base import EngineAlgorithm, help_text
 from .despeckle import TAGS, input_domains, raster_path
 
 #: The stack methods offered while the engine's contract has none (an engine without
@@ -49,14 +49,14 @@ HELP = (
     "Despeckles a time series: several co-registered SAR images of the same place (one raster layer "
     "per date, at least 2). Speckle changes from date to date while the scene mostly does not, so "
     "combining the dates removes more speckle than filtering each image alone, and keeps each date's "
-    "own changes.<br><br>"
-    "<b>Quegan</b> (the default): each output date is that date's local mean (from the spatial "
+    "own changes.\n\n"
+    "Quegan (the default): each output date is that date's local mean (from the spatial "
     "estimator, a single-image filter) multiplied by the average, over the dates, of each date's "
     "ratio to its own local mean. Where a date has no data at a pixel, that date is left out of the "
-    "average; it stays without data in its own output.<br>"
-    "<b>Ratio</b>: the dates are first averaged into a temporal super-image, which has little "
+    "average; it stays without data in its own output.\n"
+    "Ratio: the dates are first averaged into a temporal super-image, which has little "
     "speckle. Each date's ratio to the super-image is then despeckled by a single-image method, and "
-    "multiplied back by the super-image.<br><br>"
+    "multiplied back by the super-image.\n\n"
     "All dates must share one grid (same CRS, pixel size and extent) unless 'Reproject dates onto the "
     "first date's grid' is ticked. The output folder holds one GeoTIFF per date, in date order, loaded "
     "into the project when the run ends; optionally the temporal mean (temporal_mean.tif) and a map of "
@@ -126,15 +126,17 @@ class DespeckleStack(EngineAlgorithm):
         lines = [self.tr(HELP), ""]
         problem = self.canExecute()[1]
         if problem:
-            lines += [f"<b>Cannot run:</b> {problem}", ""]
+            lines += [f"Cannot run: {problem}", ""]
         for m in self.methods:
             if m.get("description"):
-                lines.append(f"<b>{m.get('title', m['name'])}</b>{' (default)' if m.get('default') else ''}: {m['description']}")
+                lines.append(f"{m.get('title', m['name'])}{' (the default)' if m.get('default') else ''}: {m['description']}")
             for p in m.get("parameters", []):
-                lines.append(f"&nbsp;&nbsp;<b>{p['name']}</b>: {p.get('help', '')}")
+                text = p.get("help") or p["name"]
+                lines.append(f"- {LABELS.get(p['name'], text[:1].upper() + text[1:])} (--{p['name'].replace('_', '-')})")
+            lines.append("")
         references = [r for m in self.methods for r in m.get("references", [])]
-        lines += [""] + [f"Reference: {r}" for r in dict.fromkeys(references)]
-        return "<br>".join(lines)
+        lines += [f"Reference: {r}" for r in dict.fromkeys(references)]
+        return help_text(lines)
 
     # The dialog ---------------------------------------------------------------------------
 

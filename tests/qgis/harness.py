@@ -3,7 +3,7 @@ with python3-qgis), never in the engine's environment.
 
     python3 harness.py '{"command": ..., ...}'
 
-Commands: ``list`` (the provider's algorithms), ``parameters`` (one algorithm's parameters, with
+Commands: ``list`` (the provider's algorithms), ``help`` (an algorithm's help and parameter labels), ``parameters`` (one algorithm's parameters, with
 their advanced flag and choices), ``run`` (processing.run an algorithm; with ``"load": true`` its
 results are loaded into the project when it ends, as the Processing dialog loads them, and the
 outcome says what was to be loaded and what the project holds), ``cancel`` (run, cancelling once
@@ -96,6 +96,9 @@ elif command in ("run", "cancel"):
         outcome["loaded"] = [[layer.name(), layer.source(), layer.crs().authid()] for layer in QgsProject.instance().mapLayers().values()]
     outcome.update(messages=feedback.messages, progress=feedback.progress, seconds=time.monotonic() - started,
                    stopped_after_cancel=(time.monotonic() - feedback.cancelled_at) if feedback.cancelled_at else None)
+elif command == "help":  # what the dialog's help panel and qgis_process help show
+    algorithm = QgsApplication.processingRegistry().algorithmById(request["algorithm"])
+    outcome = {"help": algorithm.shortHelpString(), "labels": [p.description() for p in algorithm.parameterDefinitions()]}
 elif command == "parameters":  # an algorithm's parameters as QGIS built them
     from qgis.core import QgsProcessingParameterDefinition
 

@@ -207,3 +207,13 @@ def test_a_model_run_cancels_within_5_s_and_its_progress_is_monotone_to_100(qgis
     outcome = harness(qgis_python, qgis_env, command="run", algorithm="despeckle:looks_unet", parameters={"INPUT": str(small), "OUTPUT": str(tmp_path / "s.tif")})
     assert "error" not in outcome, outcome
     assert outcome["progress"] == sorted(outcome["progress"]) and outcome["progress"][-1] == 100.0
+
+
+@pytest.mark.parametrize("algorithm", ["despeckle:lee_sigma", "despeckle:despeckle_stack"])
+def test_help__plain_text_in_the_dialogs_words(qgis_python: str, qgis_env: dict, algorithm: str) -> None:
+    outcome = harness(qgis_python, qgis_env, command="help", algorithm=algorithm)
+    assert "<" not in outcome["help"] and "&nbsp;" not in outcome["help"]  # qgis_process help prints it as it is
+    # The method's settings are named as the dialog labels them (with the command line's name beside).
+    shared = [label for label in outcome["labels"] if label and label in outcome["help"]]
+    assert len(shared) >= 2, (outcome["labels"], outcome["help"])
+
