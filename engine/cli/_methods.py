@@ -67,7 +67,7 @@ def _print_stack_methods(names: list[str], detail: bool) -> None:
         if detail:
             print(textwrap.indent(textwrap.fill(d["description"], 96), "    "))
             for ref in d["references"]:
-                print(textwrap.indent(textwrap.fill(ref, 96), "    ref: "))
+                print(textwrap.fill(ref, 100, initial_indent="    ref: ", subsequent_indent="         "))
         for p in d["parameters"]:
             print(f"    --{p['name'].replace('_', '-'):<26} {p['type']:<6} default {p['default']}: {p['help']}")
 
@@ -100,7 +100,7 @@ def handle(args: argparse.Namespace, reporter: Reporter) -> int:
         if args.name:
             print(textwrap.indent(textwrap.fill(d["description"], 96), "    "))
             for ref in d["references"]:
-                print(textwrap.indent(textwrap.fill(ref, 96), "    ref: "))
+                print(textwrap.fill(ref, 100, initial_indent="    ref: ", subsequent_indent="         "))
         for p in d["parameters"]:
             default = p["default"] if p["from_attr"] is None else f"scene {p['from_attr']}, else {p['default']}"
             print(f"    --{p['name'].replace('_', '-'):<26} {p['type']:<6} default {default}: {p['help']}")

@@ -102,6 +102,11 @@ def model_method(spec: ModelSpec, weights: Weights | None = None, *, card: Mappi
     if shipped:
         card = load_card(spec.name)
     halo = declared_halo(spec, card)
+    reach = int(card["halo_px"]) if card and "halo_px" in card else spec.halo_px
+    description = spec.description
+    if reach != halo:  # said, so that the halo shown and the model card's figure do not seem to disagree
+        description += (f" Halo {halo} px: the measured reach ({reach} px, the model card's halo_px) rounded up to the "
+                        f"network's stride ({spec.stride_px} px), so that every chunk sees the same pixel grid.")
 
     def availability() -> str | None:
         if not torch_available():
@@ -123,7 +128,7 @@ def model_method(spec: ModelSpec, weights: Weights | None = None, *, card: Mappi
         kernel=ModelKernel(spec, weights or Weights.shipped(spec.name), card.get("architecture_config") if card else None),
         halo=lambda params, _halo=halo: _halo,
         parameters=tuple(parameters),
-        description=spec.description,
+        description=description,
         references=spec.references,
         preferred_chunk_px=spec.preferred_chunk_px,
         needs_gpu=spec.needs_gpu,
