@@ -6,7 +6,9 @@ commands defined outside the engine (``despeckle train`` in ``training``)."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from typing import NoReturn
 
 from engine._version import __version__
 from engine.cli import _bench, _demo, _info, _methods, _run, _stack, _stats, _tiles, _train
@@ -18,8 +20,25 @@ from engine.cli._common import run_handler as run_handler
 _COMMANDS = (_run, _stack, _methods, _info, _stats, _tiles, _demo, _train, _bench)
 
 
+def _wants_json(argv: list[str]) -> bool:
+    return "--progress=json" in argv or any(a == "--progress" and b == "json" for a, b in zip(argv, argv[1:], strict=False))
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, whose usage errors also reach programs reading ``--progress json``: an ``error``
+    event like every other failure's (QGIS shows it instead of a bare exit status)."""
+
+    json_errors = False
+
+    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+        if self.json_errors:
+            print(json.dumps({"event": "error", "message": f"{self.prog}: {message}"}), flush=True)
+        super().error(message)
+
+
 def build_parser(argv: list[str]) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    _Parser.json_errors = _wants_json(argv)
+    parser = _Parser(
         prog="despeckle",
         description="Despeckle SAR and ultrasound scenes with classical filters and deep models.",
     )

@@ -4,6 +4,7 @@ names the file system cannot take; and of two runs racing to one output, one fai
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -111,3 +112,11 @@ def test_progress_none_still_shows_warnings(despeckle_cli: list[str], tmp_path: 
     done = subprocess.run([*despeckle_cli, "run", "plain.tif", "o.tif", "--method", "lee", "--progress", "none"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "despeckle: warning:" in done.stderr and "assuming intensity" in done.stderr
+
+
+@pytest.mark.parametrize("arguments", [["run", "--bogus"], ["stack", "a.tif"], ["run", "--workers", "0"]])
+def test_usage_errors_reach_json_readers_as_an_error_event(despeckle_cli: list[str], tmp_path: Path, arguments: list[str]) -> None:
+    done = subprocess.run([*despeckle_cli, *arguments, "x.tif", "--progress", "json"], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 2
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [e["event"] for e in events] == ["error"] and events[0]["message"]
