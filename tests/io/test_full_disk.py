@@ -83,3 +83,24 @@ def test_temporaries_of_a_killed_run_are_removed_by_the_next_run(tmp_path: Path,
     alive.write_bytes(b"being written")
     engine.despeckle_file(big_input, target, "boxcar", domain="intensity", window_size_px=3)
     assert not stale.exists() and alive.exists() and target.exists()
+
+
+@pytest.fixture
+def read_only_folder(tmp_path: Path):
+    """A read-only file system: refused even to root, which permissions alone never stop."""
+    mount = tmp_path / "readonly"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(mount)], capture_output=True, text=True)
+    require(done.returncode == 0, f"cannot mount a tmpfs (needs root): {done.stderr.strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_read_only_output_folder_is_refused_before_any_work(read_only_folder: Path, tmp_path: Path) -> None:
+    from tests.stack.conftest import write_date
+
+    dates = [write_date(tmp_path / f"d_2020010{k}.tif", np.ones((16, 16), "float32")) for k in (1, 2)]
+    with pytest.raises(OutputError, match="not writable"):
+        engine.run.despeckle_stack_files(dates, read_only_folder / "out")
+    with pytest.raises(OutputError, match="not writable"):
+        engine.despeckle_file(dates[0], read_only_folder / "out.tif", "lee")
