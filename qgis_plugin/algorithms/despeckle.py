@@ -54,6 +54,8 @@ class MethodAlgorithm(EngineAlgorithm):
     CHUNK_SIZE = "CHUNK_SIZE"
     COMPRESS = "COMPRESS"
     DECORRELATE = "DECORRELATE"
+    COMPLEX_PAIRS = "COMPLEX_PAIRS"
+    COG = "COG"
     OUTPUT = "OUTPUT"
 
     def __init__(self, method, contract, engine_problem=None):
@@ -165,6 +167,9 @@ class MethodAlgorithm(EngineAlgorithm):
                                          defaultValue=self.method.get("preferred_chunk_px") or 1024, minValue=64, maxValue=16384),
             QgsProcessingParameterEnum(self.COMPRESS, self.tr("GeoTIFF compression"), options=self.compressions, defaultValue=0),
             QgsProcessingParameterEnum(self.DECORRELATE, self.tr("Decorrelate complex (SLC) speckle first"), options=DECORRELATION, defaultValue=0),
+            QgsProcessingParameterBoolean(self.COMPLEX_PAIRS, self.tr("The bands are (real, imaginary) pairs of complex (SLC) images"),
+                                          defaultValue=False),
+            QgsProcessingParameterBoolean(self.COG, self.tr("Write a Cloud-Optimized GeoTIFF (tiled, with overviews)"), defaultValue=False),
         ]
         for parameter in advanced:
             parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
@@ -208,6 +213,10 @@ class MethodAlgorithm(EngineAlgorithm):
         output_domain = self.parameterAsEnum(parameters, self.OUTPUT_DOMAIN, context)
         if output_domain:
             args += ["--output-domain", self.output_domains[output_domain]]
+        if self.parameterAsBoolean(parameters, self.COMPLEX_PAIRS, context):
+            args.append("--complex-pairs")
+        if self.parameterAsBoolean(parameters, self.COG, context):
+            args += ["--format", "cog"]
         decorrelate = self.parameterAsEnum(parameters, self.DECORRELATE, context)
         if decorrelate:
             args.append("--decorrelate" if decorrelate == 1 else "--no-decorrelate")

@@ -13,7 +13,7 @@ import pytest
 import rasterio
 
 import engine
-from tests.conftest import require
+from tests.conftest import require, write_geotiff
 from tests.qgis.conftest import harness
 
 pytestmark = [pytest.mark.qgis, pytest.mark.slow]
@@ -217,3 +217,17 @@ def test_help__plain_text_in_the_dialogs_words(qgis_python: str, qgis_env: dict,
     shared = [label for label in outcome["labels"] if label and label in outcome["help"]]
     assert len(shared) >= 2, (outcome["labels"], outcome["help"])
 
+
+
+def test_complex_pairs_and_cog_options(qgis_python: str, qgis_env: dict, tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    pairs = rng.normal(size=(2, 64, 64)).astype("float32")  # one SLC stored as (real, imaginary) bands
+    source = write_geotiff(tmp_path / "slc_pairs.tif", pairs)
+    outcome = harness(qgis_python, qgis_env, command="run", algorithm="despeckle:lee",
+                      parameters={"INPUT": str(source), "COMPLEX_PAIRS": True, "COG": True, "OUTPUT": str(tmp_path / "o.tif")})
+    assert "error" not in outcome, outcome
+    with rasterio.open(tmp_path / "o.tif") as out:
+        assert out.count == 1  # one complex image -> one intensity band
+        assert out.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+        expected = np.abs(pairs[0] + 1j * pairs[1]) ** 2
+        assert abs(float(out.read(1).mean()) / float(expected.mean()) - 1) < 0.05
