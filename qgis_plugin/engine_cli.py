@@ -8,6 +8,7 @@ terminates the process on cancel (the engine then removes its partial output).
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -91,8 +92,29 @@ def _pump(stream, queue):
     queue.put(None)
 
 
-def run_engine(arguments, feedback, *, phase_weights=None):
+#: The engine's hints name Python arguments and command-line flags (``pass domain='db' (--domain
+#: db)``); in QGIS they are said with the dialog's labels instead.
+_HINT = re.compile(r"pass (\w+)=['\"]?([\w.+-]+)['\"]? \((--[\w-]+)[^)]*\)")
+_FLAG = re.compile(r"(?<![\w-])(--[a-z][\w-]*)")
+
+
+def in_dialog_words(message, labels):
+    """``message`` with the flags that have a dialog label (``labels``: flag -> label) said as
+    the dialog says them: "pass domain='db' (--domain db)" -> "set 'The input holds' to db"."""
+    if not message or not labels:
+        return message
+
+    def hint(match):
+        label = labels.get(match.group(3))
+        return f"set '{label}' to {match.group(2)}" if label else match.group(0)
+
+    message = _HINT.sub(hint, message)
+    return _FLAG.sub(lambda m: f"'{labels[m.group(1)]}'" if m.group(1) in labels else m.group(0), message)
+
+
+def run_engine(arguments, feedback, *, phase_weights=None, labels=None):
     """Run ``despeckle ARGUMENTS --progress json``; return the 'result' event (a dict).
+    ``labels`` (flag -> dialog label) turn the engine's hints into the dialog's words.
 
     Progress events drive ``feedback.setProgress``; log lines and warnings go to the Processing
     log; cancelling terminates the engine, which removes its partial output before exiting.
@@ -105,10 +127,10 @@ def run_engine(arguments, feedback, *, phase_weights=None):
     except OSError as error:
         raise QgsProcessingException(f"cannot start the despeckle engine '{path}': {error}. {INSTALL_HINT}") from None
     with process:  # closes the pipes whichever way the run ends
-        return _follow(process, feedback)
+        return _follow(process, feedback, labels or {})
 
 
-def _follow(process, feedback):
+def _follow(process, feedback, labels):
     """Map the engine's JSON events to ``feedback`` until it exits (or is cancelled)."""
     lines, errors = Queue(), Queue()
     threading.Thread(target=_pump, args=(process.stdout, lines), daemon=True).start()
@@ -149,7 +171,7 @@ def _follow(process, feedback):
         elif kind == "log":
             (feedback.reportError if event.get("level") == "error" else feedback.pushWarning if event.get("level") == "warning" else feedback.pushInfo)(event.get("message", ""))
         elif kind == "error":
-            error_message = event.get("message")
+            error_message = in_dialog_words(event.get("message"), labels)
         elif kind == "result":
             result = event
     process.wait()

@@ -237,12 +237,19 @@ class MethodAlgorithm(EngineAlgorithm):
             args += ["--" + p["name"].replace("_", "-"), value]
         return args, output
 
+    def flag_labels(self):
+        """The engine's flags that this dialog sets, with the labels the user sees."""
+        flags = {self.INPUT_DOMAIN: "--domain", self.OUTPUT_DOMAIN: "--output-domain", self.BAND: "--band", self.CHUNK_SIZE: "--chunk-size",
+                 self.COMPRESS: "--compress", self.DECORRELATE: "--decorrelate", self.COMPLEX_PAIRS: "--complex-pairs"}
+        flags.update({p["name"].upper(): "--" + p["name"].replace("_", "-") for p in self.method["parameters"]})
+        return {flags[d.name()]: d.description() for d in self.parameterDefinitions() if d.name() in flags}
+
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API
         usable, problem = self.canExecute()
         if not usable:
             raise QgsProcessingException(problem)
         args, output = self.command(parameters, context)
-        result = run_engine(args, feedback)
+        result = run_engine(args, feedback, labels=self.flag_labels())
         if result is None:  # cancelled
             return {}
         return {self.OUTPUT: output}

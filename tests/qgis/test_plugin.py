@@ -124,7 +124,7 @@ def test_invalid_parameter_is_a_clear_error(qgis_python: str, qgis_env: dict, sh
     # A value only the engine can judge: dB data read as intensity.
     params.update(INPUT_DOMAIN=1, WINDOW_SIZE_PX=5)
     outcome = harness(qgis_python, qgis_env, command="run", algorithm="despeckle:lee", parameters=params)
-    assert "negative intensity values" in outcome["error"] and "--domain db" in outcome["error"]
+    assert "negative intensity values" in outcome["error"] and "set 'The input holds' to db" in outcome["error"]
     assert not (tmp_path / "o.tif").exists()
 
 
@@ -231,3 +231,9 @@ def test_complex_pairs_and_cog_options(qgis_python: str, qgis_env: dict, tmp_pat
         assert out.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
         expected = np.abs(pairs[0] + 1j * pairs[1]) ** 2
         assert abs(float(out.read(1).mean()) / float(expected.mean()) - 1) < 0.05
+
+
+def test_engine_hints_are_said_in_the_dialogs_words(qgis_python: str, qgis_env: dict, tmp_path: Path) -> None:
+    source = write_geotiff(tmp_path / "sigma0_db.tif", np.full((32, 32), -12.0, dtype="float32"))  # dB values, not said
+    outcome = harness(qgis_python, qgis_env, command="run", algorithm="despeckle:lee", parameters={"INPUT": str(source), "OUTPUT": str(tmp_path / "o.tif")})
+    assert "set 'The input holds' to db" in outcome["error"] and "--domain" not in outcome["error"]
