@@ -12,6 +12,7 @@ import json
 import logging
 import warnings
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import dask.array as da
@@ -176,7 +177,8 @@ def despeckle(
         )
     lazy = isinstance(scene.data, da.Array)
     nodata = nodata_of(scene)
-    prepared = valid_values(scene, chosen.domain)
+    label = Path(str(scene.attrs["source"])).name if scene.attrs.get("source") else None  # errors name the file
+    prepared = valid_values(scene, chosen.domain, label=label)
     statistics = chosen.scene_statistics(prepared, resolved, recorded_statistics(scene))
     chunks = aligned_chunks(prepared.chunks, chosen.alignment_px)
     reader, why_not = locate_source(scene)
@@ -187,7 +189,7 @@ def despeckle(
                     "them from the file", chosen.name, why_not)
     if reader is not None:
         # Read straight from the file, each block with its halo: no data shared between blocks.
-        prepare = partial(prepare_block, nodata=nodata, source=scene.attrs["domain"], target=chosen.domain)
+        prepare = partial(prepare_block, nodata=nodata, source=scene.attrs["domain"], target=chosen.domain, label=label)
         filtered = apply_with_halo_reads(
             reader.read, prepare, chosen.kernel, shape=scene.shape, chunks=chunks,
             halo=halo, parameters=kernel_parameters, statistics=statistics, edges=chosen.edge_aware,
