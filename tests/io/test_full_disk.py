@@ -17,15 +17,18 @@ from engine.io._atomic import _HOST, temporary_sibling
 from tests.conftest import require, write_geotiff
 
 
+def _tmpfs(folder: Path, options: str):
+    folder.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True, text=True)
+    require(done.returncode == 0, f"cannot mount a tmpfs (needs root): {done.stderr.strip()}")
+    yield folder
+    subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
 @pytest.fixture
 def tiny_disk(tmp_path: Path):
     """A 2 MiB tmpfs: a 1024 x 1024 float32 output (4 MiB, about 3 MiB compressed) cannot fit."""
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True, text=True)
-    require(done.returncode == 0, f"cannot mount a tmpfs (needs root): {done.stderr.strip()}")
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
+    yield from _tmpfs(tmp_path / "tiny", "size=2m")
 
 
 @pytest.fixture(scope="module")
@@ -88,12 +91,7 @@ def test_temporaries_of_a_killed_run_are_removed_by_the_next_run(tmp_path: Path,
 @pytest.fixture
 def read_only_folder(tmp_path: Path):
     """A read-only file system: refused even to root, which permissions alone never stop."""
-    mount = tmp_path / "readonly"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(mount)], capture_output=True, text=True)
-    require(done.returncode == 0, f"cannot mount a tmpfs (needs root): {done.stderr.strip()}")
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
+    yield from _tmpfs(tmp_path / "readonly", "ro,size=1m")
 
 
 def test_a_read_only_output_folder_is_refused_before_any_work(read_only_folder: Path, tmp_path: Path) -> None:
