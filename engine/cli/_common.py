@@ -12,8 +12,10 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from engine._options import COMPRESSIONS
 from engine.exceptions import DespeckleError
 from engine.progress import BarReporter, JsonReporter, MessagesOnly, Reporter
+from engine.scheduling import SCHEDULER_HELP
 
 PROGRESS_CHOICES = ("bar", "json", "none")
 
@@ -27,6 +29,37 @@ def add_progress_option(parser: argparse.ArgumentParser) -> None:
         default="bar",
         help="progress display: a bar on stderr for people, JSON lines on stdout for programs, or none",
     )
+
+
+def peek_method_name(argv: list[str]) -> str | None:
+    """The ``--method`` named on the command line, read before the full parser exists (a
+    method's parameters become options of the command)."""
+    peek = argparse.ArgumentParser(add_help=False)
+    peek.add_argument("-m", "--method")
+    return peek.parse_known_args(argv)[0].method
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def add_compress_option(group: Any) -> None:
+    group.add_argument("--compress", choices=COMPRESSIONS, help="GeoTIFF compression (default deflate)")
+
+
+def add_execution_options(parser: argparse.ArgumentParser) -> None:
+    """Where the work runs and how progress is shown: the same for every command that computes."""
+    run = parser.add_argument_group("execution")
+    run.add_argument("--scheduler", help=SCHEDULER_HELP)
+    run.add_argument("--workers", type=positive_int, help="threads of the local scheduler (default: all cores)")
+    add_progress_option(run)
 
 
 def make_reporter(kind: str) -> Reporter:

@@ -6,7 +6,7 @@ import argparse
 import sys
 import warnings
 
-from engine.cli._common import add_progress_option
+from engine.cli._common import add_compress_option, add_execution_options, peek_method_name
 from engine.conventions import DOMAINS
 from engine.exceptions import MethodFallbackWarning, MethodUnavailableError, ParameterError
 from engine.io import FORMATS
@@ -14,18 +14,14 @@ from engine.methods import Method
 from engine.pipeline import choose_method
 from engine.progress import JsonReporter, Reporter
 from engine.run import despeckle_file
-from engine.scheduling import SCHEDULER_HELP
 
 
 def peek_method(argv: list[str]) -> Method | None:
     """The method named on the command line, so its parameters become options of ``run``."""
-    peek = argparse.ArgumentParser(add_help=False)
-    peek.add_argument("-m", "--method")
-    known, _ = peek.parse_known_args(argv)
     try:
         with warnings.catch_warnings():  # the handler warns when it runs, not the parser
             warnings.simplefilter("ignore", MethodFallbackWarning)
-            return choose_method(known.method)
+            return choose_method(peek_method_name(argv))
     except (ParameterError, MethodUnavailableError):
         return None  # reported by the handler, with the list of valid names
 
@@ -74,30 +70,16 @@ def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:
     out = parser.add_argument_group("output")
     out.add_argument("--output-domain", type=str.lower, choices=[d for d in DOMAINS if d != "complex"], help="domain of the output; default: the input's")
     out.add_argument("--format", choices=FORMATS, help="output format; default from the output name")
-    out.add_argument("--compress", choices=("deflate", "zstd", "lzw", "none"), help="GeoTIFF compression (default deflate)")
+    add_compress_option(out)
     out.add_argument("--overwrite", action="store_true", help="replace an existing output")
     out.add_argument("--resume", action="store_true", help="continue an interrupted Zarr output of the same run")
-    run = parser.add_argument_group("execution")
-    run.add_argument("--scheduler", help=SCHEDULER_HELP)
-    run.add_argument("--workers", type=positive_int, help="threads of the local scheduler (default: all cores)")
-    add_progress_option(run)
+    add_execution_options(parser)
     if method is not None:
         flags = ", ".join(p.cli_flag for p in method.parameters) or "no options of its own"
         hint = f"method {method.name!r} takes {flags} ('despeckle run --method {method.name} --help')"
     else:
         hint = "a method's options follow --method NAME ('despeckle methods' lists them)"
     parser.set_defaults(handler=handle, options_hint=hint)
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def add_complex_input_options(group: argparse._ArgumentGroup) -> None:

@@ -5,22 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from engine.cli._common import add_progress_option
-from engine.cli._run import positive_int
+from engine.cli._common import add_compress_option, add_execution_options, peek_method_name
 from engine.conventions import DOMAINS
 from engine.exceptions import ParameterError
 from engine.methods import DEFAULT_STACK_METHOD, StackMethod, get_stack_method, list_stack_methods
 from engine.progress import JsonReporter, Reporter
 from engine.run import despeckle_stack_files
-from engine.scheduling import SCHEDULER_HELP
 
 
 def _peek(argv: list[str]) -> StackMethod | None:
-    peek = argparse.ArgumentParser(add_help=False)
-    peek.add_argument("-m", "--method")
-    known, _ = peek.parse_known_args(argv)
     try:
-        return get_stack_method(known.method)
+        return get_stack_method(peek_method_name(argv))
     except ParameterError:
         return None  # reported by the handler
 
@@ -58,7 +53,7 @@ def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:
         group.add_argument("--spatial-option", action="append", metavar="NAME=VALUE",
                            help="a parameter of the single-image method used inside (e.g. window_size_px=9); repeatable")
     source = parser.add_argument_group("input")
-    source.add_argument("--align", action="store_true", help="reproject every date onto the first date's grid (default: dates on other grids are refused)")
+    source.add_argument("--align", action="store_true", help="reproject every date onto the earliest date's grid (default: dates on other grids are refused)")
     source.add_argument("--domain", type=str.lower, choices=DOMAINS, help="what the dates hold, if their metadata do not say")
     source.add_argument("--looks", type=float, help="number of looks of each date, if the metadata do not say")
     source.add_argument("--band", type=int, help="1-based band of multi-band dates")
@@ -70,13 +65,10 @@ def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:
     out.add_argument("--enl", action="store_true", help="also write the ENL map of the temporal mean (enl.tif)")
     out.add_argument("--output-domain", type=str.lower, choices=[d for d in DOMAINS if d != "complex"], help="domain of the outputs; default: the dates'")
     out.add_argument("--format", choices=("gtiff", "cog", "zarr"), help="default: zarr for a .zarr output, else gtiff")
-    out.add_argument("--compress", choices=("deflate", "zstd", "lzw", "none"), help="GeoTIFF compression (default deflate)")
+    add_compress_option(out)
     out.add_argument("--overwrite", action="store_true", help="replace an output this tool wrote earlier")
     out.add_argument("--resume", action="store_true", help="continue an interrupted Zarr output of the same run")
-    run = parser.add_argument_group("execution")
-    run.add_argument("--scheduler", help=SCHEDULER_HELP)
-    run.add_argument("--workers", type=positive_int, help="threads of the local scheduler (default: all cores)")
-    add_progress_option(run)
+    add_execution_options(parser)
     flags = ", ".join(p.cli_flag for p in method.parameters) if method is not None else "see 'despeckle methods'"
     parser.set_defaults(handler=handle, options_hint=f"stack method options: {flags}, --spatial-option NAME=VALUE")
 

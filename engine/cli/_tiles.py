@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from engine.cli._common import add_progress_option
+from engine.cli._common import add_compress_option, add_progress_option
 from engine.conventions import DOMAINS
 from engine.io import DEFAULT_OVERLAP_PX, mosaic_tiles, tile_scene
 from engine.progress import Reporter
@@ -26,7 +26,7 @@ def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:
                       help=f"overlap added on each side (default {DEFAULT_OVERLAP_PX}: the largest halo of the recommended methods)")
     tile.add_argument("--domain", type=str.lower, choices=DOMAINS,
                       help="what the scene holds, if its metadata do not say (needed to record the scene statistics in the tiles)")
-    tile.add_argument("--compress", choices=("deflate", "zstd", "lzw", "none"))
+    add_compress_option(tile)
     tile.add_argument("--overwrite", action="store_true")
     add_progress_option(tile)
     tile.set_defaults(handler=handle_tile)
@@ -39,7 +39,7 @@ def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:
     mosaic.add_argument("index", help="index.geojson written by 'despeckle tile' (or its folder)")
     mosaic.add_argument("output", help="output GeoTIFF")
     mosaic.add_argument("--tiles", help="folder of the processed tiles (default: the index's folder)")
-    mosaic.add_argument("--compress", choices=("deflate", "zstd", "lzw", "none"))
+    add_compress_option(mosaic)
     mosaic.add_argument("--overwrite", action="store_true")
     add_progress_option(mosaic)
     mosaic.set_defaults(handler=handle_mosaic)

@@ -21,14 +21,14 @@ from engine.stack._common import date_scene, weighted_means
 from engine.stack._open import TIME, as_stack, date_scenes
 
 
-def _convert_block(block: np.ndarray, *, source: str, target: str) -> np.ndarray:
-    return np.asarray(convert(block, source, target), dtype=np.float32)
-
-
 def _converted(values: da.Array, source: str, target: str) -> da.Array:
-    if source == target:
-        return values
-    return values.map_blocks(_convert_block, source=source, target=target, dtype=np.float32)
+    return convert(values, source, target).astype(np.float32)  # convert is lazy on dask arrays
+
+
+def _mean_intensity(prepared: xr.DataArray) -> da.Array:
+    """The mean intensity of the dates at every pixel, dates without a pixel left out."""
+    intensity = _converted(prepared.data, prepared.attrs["domain"], "intensity")
+    return weighted_means(intensity, np.ones((1, prepared.sizes[TIME]), dtype=np.float32))[0]
 
 
 def _prepared(stack: Any, domain: str | None, looks: float | None) -> xr.DataArray:
@@ -118,10 +118,8 @@ def temporal_mean(stack: Any, *, domain: str | None = None, looks: float | None 
     stack's domain (or ``output_domain``); ``attrs["looks"]``: the looks it has where every date
     has a pixel."""
     prepared = _prepared(stack, domain, looks)
-    source = prepared.attrs["domain"]
-    target = check_domain(output_domain or source, allow_complex=False)
-    intensity = _converted(prepared.data, source, "intensity")
-    mean = weighted_means(intensity, np.ones((1, prepared.sizes[TIME]), dtype=np.float32))[0]
+    target = check_domain(output_domain or prepared.attrs["domain"], allow_complex=False)
+    mean = _mean_intensity(prepared)
     attrs = {"looks": float(prepared.attrs.get("looks", 1.0)) * prepared.sizes[TIME], "despeckle_method": "temporal-mean",
              "dates": int(prepared.sizes[TIME])}
     return _output(prepared, _converted(mean, "intensity", target), target, attrs, "temporal_mean")
@@ -138,8 +136,7 @@ def enl_map(stack: Any, *, window_size_px: int = 7, domain: str | None = None, l
     (mean^2 / variance of its intensity): about dates x looks where the scene is homogeneous and
     stable, lower on edges, texture and changes; NaN where the window has no variance."""
     prepared = _prepared(stack, domain, looks)
-    intensity = _converted(prepared.data, prepared.attrs["domain"], "intensity")
-    mean = weighted_means(intensity, np.ones((1, prepared.sizes[TIME]), dtype=np.float32))[0]
+    mean = _mean_intensity(prepared)
     # The boxcar filter: NaN-aware window means, exact whatever the chunking.
     local = despeckle(date_scene(prepared, mean, 1.0), "boxcar", window_size_px=window_size_px).data
     squares = despeckle(date_scene(prepared, mean * mean, 1.0), "boxcar", window_size_px=window_size_px).data

@@ -36,6 +36,8 @@ from engine.stack._dates import date_in_name
 #: File names a folder given as a stack is searched for.
 RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".img", ".jp2")
 TIME = "time"
+#: Attributes of a date's file that say nothing true of the stack (its values are NaN-marked float32).
+PER_DATE_ATTRS = ("source", "_FillValue", "nodata", "scale_factor", "add_offset")
 #: ``stack.encoding`` key: (dask name of the stack, the dates as opened), see :func:`date_scenes`.
 DATES_ENCODING = "despeckle_dates"
 
@@ -253,24 +255,25 @@ def _stacked(scenes: list[xr.DataArray], times: list[Any], chunk: int) -> xr.Dat
     if len(looks) > 1:
         warnings.warn(f"the dates have different looks ({', '.join(f'{v:g}' for v in looks)}); the stack uses the "
                       f"smallest, {looks[0]:g}", stacklevel=3)
+    # The scenes come in time order (open_stack sorts the paths before opening them).
     known = all(t is not None for t in times)
     values = np.array(times, dtype="datetime64[s]") if known and all(isinstance(t, np.datetime64) for t in times) else (
         np.array(times) if known else np.arange(len(scenes)))
-    order = np.argsort(values, kind="stable")
     if known and len(np.unique(values)) < len(values):
         warnings.warn("two dates have the same time: they are kept, side by side", stacklevel=3)
-    planes = [valid_values(scenes[i], target, label=Path(str(scenes[i].attrs.get("source", f"date {i}"))).name).rechunk(chunk) for i in order]
+    planes = [valid_values(scene, target, label=Path(str(scene.attrs.get("source", f"date {i}"))).name).rechunk(chunk)
+              for i, scene in enumerate(scenes)]
     # One chunk per date: each date is read and filtered on its own; the methods bring a spatial
     # block's dates together only where they combine them (memory: chunk x dates).
     data = da.stack(planes, axis=0)
     first = scenes[0]
     coords = {name: coord for name, coord in first.coords.items() if set(coord.dims) <= {first.dims[0], first.dims[1]}}
     # Named: given no name, xarray would take the dask array's task name.
-    stack = xr.DataArray(data, dims=(TIME, *first.dims), coords={**coords, TIME: values[order]}, name=target)
+    stack = xr.DataArray(data, dims=(TIME, *first.dims), coords={**coords, TIME: values}, name=target)
     sources = [s.attrs.get("source") for s in scenes]
     if all(sources):
-        stack = stack.assign_coords(source=(TIME, [str(sources[i]) for i in order]))
-    attrs = {k: v for k, v in first.attrs.items() if k not in ("source", "_FillValue", "nodata", "scale_factor", "add_offset")}
+        stack = stack.assign_coords(source=(TIME, [str(source) for source in sources]))
+    attrs = {k: v for k, v in first.attrs.items() if k not in PER_DATE_ATTRS}
     attrs.update(domain=target, looks=looks[0])
     if not all(looks_stated(s) for s in scenes):
         attrs[LOOKS_SOURCE] = "assumed"
@@ -280,7 +283,7 @@ def _stacked(scenes: list[xr.DataArray], times: list[Any], chunk: int) -> xr.Dat
     fill = nodata_of(first)
     if fill is not None and source_domain != "complex":
         stack.encoding["_FillValue"] = np.float32(fill)
-    stack.encoding[DATES_ENCODING] = (data.name, tuple(scenes[i] for i in order))
+    stack.encoding[DATES_ENCODING] = (data.name, tuple(scenes))
     return stack
 
 
@@ -340,7 +343,7 @@ def as_stack(
     spatial = scene.chunks[1:] if scene.chunks and chunk_px is None else (int(chunk_px or get_option("chunk_size_px")),) * 2
     values = values.rechunk({1: spatial[0], 2: spatial[1]})
     stack = xr.DataArray(values, dims=scene.dims, coords=scene.coords, name=scene.name if scene.name is not None else target)
-    stack.attrs = {k: v for k, v in scene.attrs.items() if k not in ("source", "_FillValue", "nodata", "scale_factor", "add_offset")}
+    stack.attrs = {k: v for k, v in scene.attrs.items() if k not in PER_DATE_ATTRS}
     stack.attrs["domain"] = target
     fill = nodata_of(scene)
     if fill is not None and scene.attrs["domain"] != "complex":
