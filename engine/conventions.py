@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import Final
 
 #: Every domain an array can be in. ``complex`` is single-look complex (SLC) data z;
-#: ``intensity`` is |z|^2, ``amplitude`` is |z| and ``db`` is 10*log10(|z|^2).
-DOMAINS: Final = ("complex", "intensity", "amplitude", "db")
+#: ``intensity`` is |z|^2, ``amplitude`` is |z| and ``db`` is 10*log10(|z|^2); ``display`` is
+#: log-compressed grey levels 0-255 spanning a dynamic range (B-mode ultrasound, OCT; see
+#: :mod:`engine.display`).
+DOMAINS: Final = ("complex", "intensity", "amplitude", "db", "display")
 
 #: CF-style attributes written on arrays in each domain.
 DOMAIN_ATTRS: Final[dict[str, dict[str, str]]] = {
@@ -19,12 +21,15 @@ DOMAIN_ATTRS: Final[dict[str, dict[str, str]]] = {
     "intensity": {"units": "1", "long_name": "backscatter intensity (|z|^2)"},
     "amplitude": {"units": "1", "long_name": "backscatter amplitude (|z|)"},
     "db": {"units": "dB", "long_name": "backscatter intensity in decibels (10*log10|z|^2)"},
+    "display": {"units": "1", "long_name": "log-compressed grey level (0-255 over the dynamic range)"},
 }
 
 #: Prefix of the GeoTIFF metadata tags (and Zarr attributes) the engine writes and reads back.
 TAG_PREFIX: Final = "DESPECKLE_"
 DOMAIN_TAG: Final = TAG_PREFIX + "DOMAIN"
 LOOKS_TAG: Final = TAG_PREFIX + "LOOKS"
+#: Dynamic range (dB) that the grey levels of a display image span.
+DYNAMIC_RANGE_TAG: Final = TAG_PREFIX + "DYNAMIC_RANGE_DB"
 #: Statistics of the whole scene a tile was cut from (JSON {parameter: value}): a method that
 #: would compute them over its input (scene median, Z98, looks) uses them instead, so tiles
 #: despeckle as the whole scene does.

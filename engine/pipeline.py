@@ -22,6 +22,7 @@ import xarray as xr
 from engine._options import get_option
 from engine._version import __version__
 from engine.conventions import DOMAIN_ATTRS, PROVENANCE_ATTRS, SCENE_STATISTICS_TAG
+from engine.display import plan_display, positive_dynamic_range
 from engine.domain import check_domain, convert
 from engine.exceptions import (
     InputError,
@@ -52,19 +53,25 @@ logger = logging.getLogger(__name__)
 #: What ``method="auto"`` runs, best first: the first available method is used. The model is
 #: measured against the filters in ``benchmarks/results/sar_synthetic.md``.
 AUTO_PREFERENCE = ("looks-unet", "lee")
+#: The same for display images (B-mode, OCT), measured in ``benchmarks/results/ultrasound.md``.
+DISPLAY_AUTO_PREFERENCE = ("ultrasound-unet", "lee")
 
 
 def choose_method(name: str | None = None, scene: xr.DataArray | None = None) -> Method:
     """The method ``name`` (default ``set_options(default_method)``); ``"auto"`` is the first
-    available method of :data:`AUTO_PREFERENCE`, a classical filter for 8-bit display images
-    (which SAR models were not made for). Falling back from the preferred model warns."""
+    available method of :data:`AUTO_PREFERENCE`, of :data:`DISPLAY_AUTO_PREFERENCE` for display
+    images, and a classical filter for other 8-bit images (which SAR models were not made
+    for). Falling back from the preferred model warns."""
     name = name or get_option("default_method")
     if name != "auto":
         return get_method(name)
-    if scene is not None and scene.dtype == np.uint8:
+    preference = AUTO_PREFERENCE
+    if scene is not None and scene.attrs.get("domain") == "display":
+        preference = DISPLAY_AUTO_PREFERENCE
+    elif scene is not None and scene.dtype == np.uint8:
         return get_method(AUTO_PREFERENCE[-1])
     reasons = []
-    for candidate in AUTO_PREFERENCE:
+    for candidate in preference:
         method = get_method(candidate)
         if method.unavailable_reason is None:
             if reasons:
@@ -83,8 +90,11 @@ def _stale_after_filtering(attribute: str) -> bool:
     )
 
 
-def _finish_block(block: np.ndarray, *, source: str, target: str) -> np.ndarray:
-    return np.asarray(convert(block, source, target), dtype=np.float32)
+def _finish_block(block: np.ndarray, *, source: str, target: str, dynamic_range_db: float | None, scale: float) -> np.ndarray:
+    if scale != 1.0:
+        block = convert(block, source, "intensity", dynamic_range_db) * np.float32(scale)
+        source = "intensity"
+    return np.asarray(convert(block, source, target, dynamic_range_db), dtype=np.float32)
 
 
 def despeckle(
@@ -95,6 +105,7 @@ def despeckle(
     looks: float | None = None,
     output_domain: str | None = None,
     decorrelate: bool | None = None,
+    dynamic_range_db: float | None = None,
     **parameters: Any,
 ) -> xr.DataArray:
     """Despeckle a scene with any registered method.
@@ -109,7 +120,7 @@ def despeckle(
         ``set_options(default_method)``, itself ``"auto"``.
     domain
         Domain of ``data`` if its attributes do not say (``intensity``, ``amplitude``, ``db``,
-        ``complex``).
+        ``complex``, ``display``).
     looks
         Number of looks of ``data`` if its attributes do not say (default 1).
     output_domain
@@ -118,6 +129,9 @@ def despeckle(
         Complex input only: whiten the speckle first (:func:`engine.slc.decorrelate`, which
         estimates the SAR spectrum in a first pass). Default: when the method needs uncorrelated
         speckle (blind-spot models).
+    dynamic_range_db
+        Display images: the dynamic range their grey levels span, if their attributes do not say
+        (default: measured on the speckle, :mod:`engine.display`).
     **parameters
         The method's parameters (``despeckle methods`` lists them).
 
@@ -137,12 +151,15 @@ def despeckle(
     ((64, 64), 'float32', 'lee')
     """
     scene = as_scene(data, domain=domain, looks=looks)
+    if dynamic_range_db is not None:
+        scene.attrs["dynamic_range_db"] = positive_dynamic_range(dynamic_range_db)
     pieces = burst_pieces(scene)
     if len(pieces) > 1:
         # Sentinel-1 TOPS bursts one by one, whichever door the scene came through: each burst is
         # decorrelated on its own spectrum and normalised by its own statistics.
         return join_pieces([
-            despeckle(piece, method, output_domain=output_domain, decorrelate=decorrelate, **parameters) for piece in pieces
+            despeckle(piece, method, output_domain=output_domain, decorrelate=decorrelate, dynamic_range_db=dynamic_range_db, **parameters)
+            for piece in pieces
         ])
     chosen: Method = method if isinstance(method, Method) else choose_method(method, scene)
     chosen.require_available()
@@ -167,7 +184,14 @@ def despeckle(
     if any(size == 0 for size in scene.shape):
         raise InputError(f"the scene is empty (shape {dict(zip(scene.dims, scene.shape, strict=True))})")
 
-    if chosen.kind == "model" and "sar" in chosen.imagery and scene.dtype == np.uint8 and source in ("intensity", "amplitude"):
+    if chosen.kind == "model" and "sar" in chosen.imagery and source == "display":
+        warnings.warn(
+            f"{chosen.name!r} is a SAR model and the scene is a display image (B-mode, OCT): it was not trained on such "
+            "speckle. Use a model made for that imagery (despeckle methods --imagery ultrasound) or a filter",
+            NotSpeckleWarning,
+            stacklevel=2,
+        )
+    elif chosen.kind == "model" and "sar" in chosen.imagery and scene.dtype == np.uint8 and source in ("intensity", "amplitude"):
         warnings.warn(
             f"{chosen.name!r} is a SAR model, and 8-bit {source} values look like a display image (B-mode, OCT, a "
             "rendered quick-look), not SAR data: its output may be meaningless. Use a filter, or a model made for that imagery "
@@ -178,7 +202,8 @@ def despeckle(
     lazy = isinstance(scene.data, da.Array)
     nodata = nodata_of(scene)
     label = Path(str(scene.attrs["source"])).name if scene.attrs.get("source") else None  # errors name the file
-    prepared = valid_values(scene, chosen.domain, label=label)
+    display = plan_display(scene, display_native=chosen.display_native, source=source, target=target, method=chosen.name)
+    prepared = valid_values(scene, chosen.domain, label=label, dynamic_range_db=display.dynamic_range_db)
     statistics = chosen.scene_statistics(prepared, resolved, recorded_statistics(scene))
     chunks = aligned_chunks(prepared.chunks, chosen.alignment_px)
     reader, why_not = locate_source(scene)
@@ -189,7 +214,8 @@ def despeckle(
                     "them from the file", chosen.name, why_not)
     if reader is not None:
         # Read straight from the file, each block with its halo: no data shared between blocks.
-        prepare = partial(prepare_block, nodata=nodata, source=scene.attrs["domain"], target=chosen.domain, label=label)
+        prepare = partial(prepare_block, nodata=nodata, source=scene.attrs["domain"], target=chosen.domain, label=label,
+                          dynamic_range_db=display.dynamic_range_db)
         filtered = apply_with_halo_reads(
             reader.read, prepare, chosen.kernel, shape=scene.shape, chunks=chunks,
             halo=halo, parameters=kernel_parameters, statistics=statistics, edges=chosen.edge_aware,
@@ -200,12 +226,14 @@ def despeckle(
             edges=chosen.edge_aware,
         )
     result = filtered.map_blocks(
-        _finish_block, source=chosen.domain, target=target, dtype=np.float32,
+        _finish_block, source=chosen.domain, target=target, dynamic_range_db=display.dynamic_range_db, scale=display.output_scale,
+        dtype=np.float32,
         meta=np.empty((0,) * prepared.ndim, dtype=np.float32),
     )
 
     attrs = {k: v for k, v in scene.attrs.items() if not _stale_after_filtering(k)}
     attrs.update(DOMAIN_ATTRS[target], domain=target)
+    attrs.update(display.attrs)
     attrs.update(zip(PROVENANCE_ATTRS, (chosen.name, json.dumps(resolved, sort_keys=True), __version__), strict=True))
     if "looks" in statistics:
         attrs["input_looks"] = "estimated from the scene (median ENL of 9x9 windows; value in the statistics)"

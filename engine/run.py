@@ -93,6 +93,7 @@ def despeckle_file(
     multilook: str | tuple[int, int] | None = None,
     decorrelate: bool | None = None,
     output_domain: str | None = None,
+    dynamic_range_db: float | None = None,
     format: str | None = None,  # noqa: A002 - as in write_scene
     compress: str | None = None,
     overwrite: bool = False,
@@ -103,12 +104,14 @@ def despeckle_file(
     reporter: Reporter | None = None,
     **parameters: Any,
 ) -> RunResult:
-    """Despeckle the scene file ``input`` into ``output`` (GeoTIFF, COG or Zarr).
+    """Despeckle the scene file ``input`` into ``output`` (GeoTIFF, COG or Zarr; a display image
+    also into PNG, JPEG or BMP).
 
     ``method`` is a registered name, a :class:`Method`, or None / ``"auto"`` (the best
     available model; a classical filter for 8-bit display images). The input options are those
     of :func:`engine.open_scene`; ``multilook`` (``"AZxRG"``) and ``decorrelate`` prepare
-    complex input; ``parameters`` are the method's. Output options are those of
+    complex input; ``dynamic_range_db`` is that of a display image (default: measured on its
+    speckle); ``parameters`` are the method's. Output options are those of
     :func:`engine.write_scene`. ``runner`` (or ``scheduler``/``workers``, see
     :func:`engine.open_runner`) computes it.
     """
@@ -127,7 +130,7 @@ def despeckle_file(
         chosen = choose_method(method, scene)  # "auto" also looks at the scene (8-bit display images)
     steps = parse_multilook(multilook)
     result = despeckle(prepare(scene, multilook=steps, decorrelate=decorrelate), chosen, output_domain=output_domain,
-                       decorrelate=False if steps else decorrelate, **parameters)
+                       decorrelate=False if steps else decorrelate, dynamic_range_db=dynamic_range_db, **parameters)
     source = path.resolve()
     manifest = {
         "input": str(source),
@@ -137,6 +140,7 @@ def despeckle_file(
         "parameters": result.attrs["despeckle_parameters"],
         "domain": scene.attrs["domain"],
         "output_domain": result.attrs["domain"],
+        "dynamic_range_db": dynamic_range_db,
         "bands": bands,
         "slc": [decorrelate, steps, swath, polarisation, burst],
     }

@@ -35,7 +35,7 @@ from rasterio.control import GroundControlPoint
 from rasterio.crs import CRS
 
 from engine.conventions import SCENE_STATISTICS_TAG
-from engine.domain import check_domain, convert
+from engine.domain import DISPLAY_MAX, check_domain, convert
 from engine.exceptions import DomainAssumedWarning, InputError, ParameterError, UnsupportedDtypeError
 
 #: Encoding key of the scene-level statistics a pipeline stage computed (lazily), for writers.
@@ -143,12 +143,14 @@ def prepare_block(
     target: str,
     origin: tuple[int, int] | None = None,
     label: str | None = None,
+    dynamic_range_db: float | None = None,
     block_info: Any = None,
 ) -> np.ndarray:
     """Nodata to NaN, values checked, converted to the method's domain, as float32.
 
     ``origin`` (or dask's ``block_info``) locates the block in the scene for error messages;
-    ``label`` names the scene there (a stack's date file).
+    ``label`` names the scene there (a stack's date file). ``dynamic_range_db``: that of
+    display grey levels.
     """
     work = block.astype(working_dtype(block.dtype), copy=True)
     if nodata is not None and not np.isnan(nodata):
@@ -172,10 +174,15 @@ def prepare_block(
                 f"but {source} cannot be negative. If the file holds dB values, pass "
                 "domain='db' (--domain db); if negative values mark missing data, declare them as nodata"
             )
-    return np.asarray(convert(work, source, target), dtype=np.float32)
+    if source == "display" and ((values < 0) | (values > DISPLAY_MAX)).any():
+        raise InputError(
+            f"the scene holds grey levels outside 0-{DISPLAY_MAX:g} (from {np.nanmin(values):.4g} to {np.nanmax(values):.4g}){where}, "
+            "so it is not a display image; state what it holds (--domain intensity, amplitude or db)"
+        )
+    return np.asarray(convert(work, source, target, dynamic_range_db), dtype=np.float32)
 
 
-def valid_values(scene: xr.DataArray, domain: str, *, label: str | None = None) -> da.Array:
+def valid_values(scene: xr.DataArray, domain: str, *, label: str | None = None, dynamic_range_db: float | None = None) -> da.Array:
     """The scene's values in ``domain`` as a lazy float32 dask array, NaN where there is no valid
     pixel (nodata, NaN), checked block by block (infinite values, negative intensities); errors
     name ``label`` (a file) when given."""
@@ -186,6 +193,7 @@ def valid_values(scene: xr.DataArray, domain: str, *, label: str | None = None) 
         source=scene.attrs["domain"],
         target=domain,
         label=label,
+        dynamic_range_db=dynamic_range_db if dynamic_range_db is not None else scene.attrs.get("dynamic_range_db"),
         dtype=np.float32,
         meta=np.empty((0,) * raw.ndim, dtype=np.float32),
     )

@@ -93,8 +93,13 @@ def _warnings_to(reporter: Reporter) -> Iterator[None]:
     def show(message: Any, category: type, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
         reporter.log("warning", str(message))
 
+    from rasterio.errors import NotGeoreferencedWarning
+
     with warnings.catch_warnings():
         warnings.showwarning = show
+        # GDAL says it whenever a file without a map is opened (every block of a picture or a
+        # .npy output); the engine says once, with the file's name, when georeferencing is missing.
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
         yield
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from engine.cli._common import print_json
 from engine.cli._run import add_complex_input_options, complex_input_options
 from engine.conventions import DOMAINS
+from engine.display import SPECKLE_QUARTILES_DB, display_values, estimate_dynamic_range
 from engine.exceptions import InputError
 from engine.io import describe_scene, is_sentinel1, open_scene, swath_polarisations
 from engine.progress import Reporter
@@ -48,11 +49,16 @@ def handle(args: argparse.Namespace, reporter: Reporter) -> int:
     if is_sentinel1(path):
         info["sentinel1_swaths"] = swath_polarisations(path)
         info["bursts"] = scene.attrs.get("burst", "all (debursted)")
-    try:
-        info["looks_estimate"] = looks_estimate(scene)
-    except InputError as problem:  # e.g. dB values read as intensity: say so, still describe
-        info["looks_estimate"] = None
-        info["problem"] = str(problem)
+    if scene.attrs["domain"] == "display":
+        # Grey levels: what a display image says is its dynamic range, not a number of looks.
+        info["dynamic_range_db"] = scene.attrs.get("dynamic_range_db")
+        info["dynamic_range_estimate"] = estimate_dynamic_range(display_values(scene))
+    else:
+        try:
+            info["looks_estimate"] = looks_estimate(scene)
+        except InputError as problem:  # e.g. dB values read as intensity: say so, still describe
+            info["looks_estimate"] = None
+            info["problem"] = str(problem)
     if args.json:
         print_json(info)
         return 0
@@ -60,6 +66,8 @@ def handle(args: argparse.Namespace, reporter: Reporter) -> int:
     for key, value in info.items():
         if key == "looks" and not looks_stated(scene):
             value = f"{value} (assumed: the file does not say; filters use it, looks-unet estimates the looks instead)"
+        if key == "dynamic_range_estimate" and value is not None:
+            value = f"{value:.1f} dB (at which its speckle is fully developed: quartiles {SPECKLE_QUARTILES_DB:.2f} dB apart in 16x16 windows)"
         if key == "looks_estimate" and value is not None:
             value = f"{value:.2f} (median local ENL in 9x9 windows; a lower bound on textured scenes)"
         print(f"{key:<{width}}  {value}")

@@ -43,13 +43,14 @@ def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:
     parser = subparsers.add_parser(
         "run",
         help="despeckle a scene, file to file",
-        description="Despeckle a scene (GeoTIFF/COG, Zarr, .npy, PNG/JPEG...) into a GeoTIFF, COG or Zarr, "
+        description="Despeckle a scene (GeoTIFF/COG, Zarr, .npy, PNG/JPEG...) into a GeoTIFF, COG or Zarr (a display image "
+        "also into PNG/JPEG/BMP), "
         "streaming it in chunks. 'despeckle run --method NAME --help' lists that method's options.",
     )
     parser.add_argument("input", help="input scene")
-    parser.add_argument("output", help="output path (.tif/.tiff for GeoTIFF, .zarr for Zarr)")
+    parser.add_argument("output", help="output path (.tif/.tiff for GeoTIFF, .zarr for Zarr, .png/.jpg/.bmp for display images)")
     parser.add_argument("-m", "--method", help="method name (see 'despeckle methods'); default: auto, the best available "
-                        "model (looks-unet), else lee (no PyTorch, or an 8-bit display image)")
+                        "model (looks-unet; ultrasound-unet for display images), else lee (no PyTorch)")
     if method is not None:
         group = parser.add_argument_group(f"options of method {method.name!r}")
         for p in method.parameters:
@@ -58,6 +59,8 @@ def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:
     source.add_argument("--domain", type=str.lower, choices=DOMAINS, help="what the input holds, if its metadata do not say")
     if method is None or all(p.name != "looks" for p in method.parameters):
         source.add_argument("--looks", type=float, help="number of looks of the input, if its metadata do not say")
+    source.add_argument("--dynamic-range", type=float, dest="dynamic_range", metavar="DB",
+                        help="display images (B-mode, OCT): the dynamic range their grey levels span; default: measured on the speckle")
     source.add_argument("--band", type=int, action="append", help="1-based band to process (repeatable); default: all")
     source.add_argument("--nodata", type=float, help="nodata value, overriding the file's")
     source.add_argument("--variable", help="variable of a Zarr store, or dataset/polarisation of an HDF5 file")
@@ -107,7 +110,7 @@ def handle(args: argparse.Namespace, reporter: Reporter) -> int:
     result = despeckle_file(
         args.input, args.output, args.method, domain=args.domain, looks=looks, bands=args.band, variable=args.variable, nodata=args.nodata,
         chunk_px=args.chunk_size, **complex_input_options(args), multilook=args.multilook, decorrelate=args.decorrelate,
-        output_domain=args.output_domain, format=args.format, compress=args.compress, overwrite=args.overwrite,
+        output_domain=args.output_domain, dynamic_range_db=args.dynamic_range, format=args.format, compress=args.compress, overwrite=args.overwrite,
         resume=args.resume, scheduler=args.scheduler, workers=args.workers, reporter=reporter,
         **parameters,
     )

@@ -105,6 +105,12 @@ class RasterReader(FileReader):
         return lazy
 
     def read(self, opened: xr.DataArray, index: tuple[Any, ...]) -> np.ndarray:
+        with warnings.catch_warnings():
+            # rioxarray opens the file again for each read; open() has said what it had to.
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            return self._read(opened, index)
+
+    def _read(self, opened: xr.DataArray, index: tuple[Any, ...]) -> np.ndarray:
         bands, rows, cols = index
         if self.pairs is None:
             return np.asarray(opened.variable[bands, rows, cols])
@@ -295,6 +301,29 @@ def convert_to_cog(source: Path, target: Path, *, compress: str, tile_px: int, d
         options["COMPRESS"] = compress.upper()
         options["PREDICTOR"] = _predictor(np.dtype(dtype))
     _as_os_error(partial(rasterio.shutil.copy, source, target, driver="COG", **options))
+
+
+#: Picture formats the engine writes display images to (8-bit grey or RGB), by suffix.
+PICTURE_DRIVERS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP"}
+#: JPEG quality of written pictures: near-lossless, a despeckled image has little to spare.
+_JPEG_QUALITY = 95
+
+
+def convert_to_picture(source: Path, target: Path, *, driver: str) -> None:
+    """Rewrite a finished float GeoTIFF of display grey levels as an 8-bit picture (GDAL's PNG,
+    JPEG or BMP ``driver``): rounded, clipped to 0-255, no pixel (NaN) black. Nothing is written
+    beside it (no .aux.xml)."""
+    with warnings.catch_warnings(), rasterio.Env(GDAL_PAM_ENABLED="NO"), rasterio.open(source) as src:
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)  # pictures have no georeferencing
+        grey = np.clip(np.rint(np.nan_to_num(src.read(), nan=0.0)), 0, 255).astype(np.uint8)
+        options = {"QUALITY": _JPEG_QUALITY} if driver == "JPEG" else {}
+
+        def write() -> None:
+            with rasterio.open(target, "w", driver=driver, width=src.width, height=src.height, count=src.count,
+                               dtype="uint8", **options) as dst:
+                dst.write(grey)
+
+        _as_os_error(write)
 
 
 #: Suffixes of rasters that normally carry georeferencing (a PNG or JPEG need not).

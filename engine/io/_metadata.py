@@ -10,7 +10,7 @@ from typing import Any
 import rioxarray  # noqa: F401 - registers the .rio accessor
 import xarray as xr
 
-from engine.conventions import DOMAIN_TAG, LOOKS_TAG, SNAP_BAND_PREFIXES, SNAP_DB_SUFFIX, TAG_PREFIX
+from engine.conventions import DOMAIN_TAG, DYNAMIC_RANGE_TAG, LOOKS_TAG, SNAP_BAND_PREFIXES, SNAP_DB_SUFFIX, TAG_PREFIX
 
 
 def domain_from_metadata(attrs: Mapping[str, Any], band_names: tuple[str, ...]) -> str | None:
@@ -38,11 +38,21 @@ def looks_from_metadata(attrs: Mapping[str, Any]) -> float | None:
     return float(value) if value is not None else None
 
 
+def dynamic_range_from_metadata(attrs: Mapping[str, Any]) -> float | None:
+    value = attrs.get(DYNAMIC_RANGE_TAG, attrs.get("dynamic_range_db"))
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
 def output_tags(scene: xr.DataArray, statistics: Mapping[str, float] | None = None) -> dict[str, str]:
     """Dataset-level metadata tags for a written scene: domain, looks and provenance."""
     tags = {DOMAIN_TAG: str(scene.attrs.get("domain", ""))}
     if "looks" in scene.attrs:
         tags[LOOKS_TAG] = str(scene.attrs["looks"])
+    if scene.attrs.get("domain") == "display" and scene.attrs.get("dynamic_range_db") is not None:
+        tags[DYNAMIC_RANGE_TAG] = str(scene.attrs["dynamic_range_db"])
     for key, value in scene.attrs.items():
         if key.startswith("despeckle_") or key in ("input_looks", "decorrelation"):
             tags[TAG_PREFIX + key.removeprefix("despeckle_").upper()] = str(value)

@@ -6,13 +6,15 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import xarray as xr
 
 from engine._options import get_option
-from engine.exceptions import InputError, MissingGeoreferenceWarning, ParameterError
+from engine.exceptions import DomainAssumedWarning, InputError, MissingGeoreferenceWarning, ParameterError
 from engine.io import _geotiff, _hdf5, _npy, _raw, _sentinel1, _ultrasound_rf, _zarr
 from engine.io._formats import OPTION_FLAGS, InputFormat, OpenRequest
-from engine.io._metadata import domain_from_metadata, looks_from_metadata
+from engine.io._geotiff import PICTURE_DRIVERS
+from engine.io._metadata import domain_from_metadata, dynamic_range_from_metadata, looks_from_metadata
 from engine.scene import as_scene, georeference_of
 
 #: Below this, a scene's chunks cost more to schedule than to compute.
@@ -119,7 +121,17 @@ def open_scene(
         scene.attrs["_FillValue"] = nodata
     band_names = scene.attrs.get("band_names") or scene.attrs.get("long_name") or ()
     declared = domain or domain_from_metadata(scene.attrs, tuple(band_names) if not isinstance(band_names, str) else (band_names,))
-    if found.georeferenced(path) and not georeference_of(scene).is_georeferenced:
+    georeferenced = georeference_of(scene).is_georeferenced
+    if declared is None and path.suffix.lower() in PICTURE_DRIVERS and scene.dtype == np.uint8 and not georeferenced:
+        # An 8-bit picture without a map is what scanners export: a display image.
+        warnings.warn(
+            f"{path.name}: an 8-bit picture, read as a display image (log-compressed grey levels: B-mode ultrasound, OCT). "
+            "If it holds SAR amplitude (a quick-look), pass domain='amplitude' (--domain amplitude)",
+            DomainAssumedWarning,
+            stacklevel=2,
+        )
+        declared = "display"
+    if found.georeferenced(path) and not georeferenced:
         warnings.warn(
             f"{path} has no CRS, geotransform or GCPs; the output will not be georeferenced either",
             MissingGeoreferenceWarning,
@@ -127,6 +139,9 @@ def open_scene(
         )
     scene = as_scene(scene, domain=declared, looks=looks if looks is not None else looks_from_metadata(scene.attrs))
     scene.attrs["source"] = str(path)
+    stated_range = dynamic_range_from_metadata(scene.attrs)
+    if stated_range is not None and scene.attrs["domain"] == "display":
+        scene.attrs["dynamic_range_db"] = stated_range
     return scene
 
 

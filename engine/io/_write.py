@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,7 @@ from engine.progress import Reporter
 from engine.scene import georeference_of, nodata_of, statistics_of
 from engine.scheduling import LocalRunner, Runner
 
-FORMATS = ("gtiff", "cog", "zarr")
+FORMATS = ("gtiff", "cog", "zarr", "picture")
 
 
 @dataclass
@@ -62,20 +62,38 @@ class WriteResult:
         }
 
 
+@dataclass(frozen=True)
+class _Job:
+    """What every writer of one ``write_scene`` call shares: where and how it computes, the scene
+    statistics to record, the lock that cancels its blocks, and whether it may replace."""
+
+    runner: Runner
+    reporter: Reporter
+    lazy_stats: dict[str, Any]
+    lock_name: str
+    phase: str
+    started: float
+    overwrite: bool
+
+
 def infer_format(path: Path, requested: str | None) -> str:
+    suffix = path.suffix.lower()
     if requested is not None:
         fmt = requested.lower()
         if fmt not in FORMATS:
             raise ParameterError(f"output format must be one of {', '.join(FORMATS)}, got {requested!r}")
+        if fmt == "picture" and suffix not in _geotiff.PICTURE_DRIVERS:
+            raise ParameterError(f"picture output needs a {'/'.join(_geotiff.PICTURE_DRIVERS)} name, got {path.name!r}")
         return fmt
-    suffix = path.suffix.lower()
     if suffix == ".zarr":
         return "zarr"
     if suffix in (".tif", ".tiff"):
         return "gtiff"
+    if suffix in _geotiff.PICTURE_DRIVERS:
+        return "picture"
     raise ParameterError(
         f"cannot tell the output format from {path.name!r}: use a .tif/.tiff (GeoTIFF) or .zarr "
-        "name, or give the format (cog for a Cloud-Optimized GeoTIFF)"
+        "name (.png/.jpg/.bmp for display images), or give the format (cog for a Cloud-Optimized GeoTIFF)"
     )
 
 
@@ -174,13 +192,14 @@ def write_scene(
     runner, reporter, compress, tile = writer_settings(runner, reporter, compress, tile_px)
     if not isinstance(scene.data, da.Array):
         scene = scene.chunk({dim: get_option("chunk_size_px") for dim in scene.dims[-2:]})
-    lazy_stats = statistics_of(scene)
-    lock_name = f"despeckle-write-{uuid.uuid4().hex}"
+    job = _Job(runner, reporter, statistics_of(scene), f"despeckle-write-{uuid.uuid4().hex}", phase, started, overwrite)
     try:
         if fmt == "zarr":
             with exclusive(target):
-                return _write_zarr(scene, target, runner, reporter, lazy_stats, lock_name, resume, run_manifest, phase, started, overwrite)
-        return _write_geotiff(scene, target, fmt, compress, tile, runner, reporter, lazy_stats, lock_name, phase, started, overwrite)
+                return _write_zarr(scene, target, job, resume, run_manifest)
+        if fmt == "picture":
+            return _write_picture(scene, target, job)
+        return _write_geotiff(scene, target, fmt, compress, tile, job)
     except RasterioError as error:
         raise InputError(
             f"GDAL failed while reading or writing raster data: {error}. If the input is truncated "
@@ -194,13 +213,7 @@ def _write_geotiff(
     fmt: str,
     compress: str,
     tile: int,
-    runner: Runner,
-    reporter: Reporter,
-    lazy_stats: dict[str, Any],
-    lock_name: str,
-    phase: str,
-    started: float,
-    overwrite: bool,
+    job: _Job,
 ) -> WriteResult:
     data = scene.data if scene.ndim == 3 else scene.data[np.newaxis]
     if data.ndim != 3:
@@ -235,19 +248,46 @@ def _write_geotiff(
     try:
         writing(target, create)
         writer = partial(
-            _geotiff.write_geotiff_block, path=str(temporary), target=str(target), lock_name=lock_name, nodata=nodata, dtype="float32"
+            _geotiff.write_geotiff_block, path=str(temporary), target=str(target), lock_name=job.lock_name, nodata=nodata, dtype="float32"
         )
-        stats, values = write_blocks(data, writer, runner=runner, reporter=reporter, phase=phase, extra=list(lazy_stats.values()))
+        stats, values = write_blocks(data, writer, runner=job.runner, reporter=job.reporter, phase=job.phase, extra=list(job.lazy_stats.values()))
         require_valid_pixels(stats)
-        statistics = {name: float(v) for name, v in zip(lazy_stats, values, strict=True)}
+        statistics = {name: float(v) for name, v in zip(job.lazy_stats, values, strict=True)}
         finished = writing(target, partial(finish, statistics))
-        writing(target, partial(commit, finished, target, overwrite=overwrite))
+        writing(target, partial(commit, finished, target, overwrite=job.overwrite))
     except BaseException:
-        CANCELLED.add(lock_name)
+        CANCELLED.add(job.lock_name)
         remove(temporary)
         remove(cog_temporary)
         raise
-    return WriteResult(target, fmt, tuple(scene.shape), stats, statistics, time.monotonic() - started)
+    return WriteResult(target, fmt, tuple(scene.shape), stats, statistics, time.monotonic() - job.started)
+
+
+def _write_picture(scene: xr.DataArray, target: Path, job: _Job) -> WriteResult:
+    """A display image as an 8-bit picture: streamed into a hidden GeoTIFF (the pictures' drivers
+    cannot write block by block), then converted beside the target and moved into place."""
+    domain = scene.attrs.get("domain")
+    if domain != "display":
+        raise ParameterError(
+            f"{target.suffix} files hold 8-bit display images (grey levels 0-255); this output holds {domain} values: write "
+            "a GeoTIFF (.tif), or give display input (--domain display)"
+        )
+    bands = 1 if scene.ndim == 2 else scene.shape[0]
+    if scene.ndim > 3 or bands not in (1, 3):
+        raise ParameterError(f"a picture holds one grey band or three colour bands, this output has dims {dict(scene.sizes)}")
+    staging = temporary_sibling(target)
+    staging = staging.with_name(staging.name + ".tif")  # still a temporary of target's (stale ones are removed)
+    picture = temporary_sibling(target)
+    try:
+        written = _write_geotiff(scene, staging, "gtiff", "none", 256, replace(job, overwrite=False))
+        writing(target, partial(_geotiff.convert_to_picture, staging, picture, driver=_geotiff.PICTURE_DRIVERS[target.suffix.lower()]))
+        remove(staging)
+        writing(target, partial(commit, picture, target, overwrite=job.overwrite))
+    except BaseException:
+        remove(staging)
+        remove(picture)
+        raise
+    return WriteResult(target, "picture", written.shape, written.stats, written.statistics, time.monotonic() - job.started)
 
 
 def _size_text(folder: Path) -> str:
@@ -262,19 +302,7 @@ def _regular(data: da.Array) -> da.Array:
     return data.rechunk({axis: max(c) for axis, c in enumerate(data.chunks)})
 
 
-def _write_zarr(
-    scene: xr.DataArray,
-    target: Path,
-    runner: Runner,
-    reporter: Reporter,
-    lazy_stats: dict[str, Any],
-    lock_name: str,
-    resume: bool,
-    run_manifest: dict[str, Any] | None,
-    phase: str,
-    started: float,
-    overwrite: bool,
-) -> WriteResult:
+def _write_zarr(scene: xr.DataArray, target: Path, job: _Job, resume: bool, run_manifest: dict[str, Any] | None) -> WriteResult:
     scene = scene.copy(data=_regular(scene.data))
     variable = str(scene.name) if scene.name is not None else str(scene.attrs.get("domain", "data"))
     partial_store = resumable_sibling(target)
@@ -298,19 +326,19 @@ def _write_zarr(
         except OutputError:
             remove(partial_store)  # nothing written yet: nothing to resume
             raise
-    writer = partial(_zarr.write_zarr_block, store=str(partial_store), target=str(target), variable=variable, lock_name=lock_name)
+    writer = partial(_zarr.write_zarr_block, store=str(partial_store), target=str(target), variable=variable, lock_name=job.lock_name)
     skip = partial(_zarr.finished_block, partial_store) if resuming else (lambda index: None)
     try:
         stats, values = write_blocks(
-            scene.data, writer, runner=runner, reporter=reporter, phase=phase, skip=skip, extra=list(lazy_stats.values())
+            scene.data, writer, runner=job.runner, reporter=job.reporter, phase=job.phase, skip=skip, extra=list(job.lazy_stats.values())
         )
         require_valid_pixels(stats)
     except InputError:
-        CANCELLED.add(lock_name)
+        CANCELLED.add(job.lock_name)
         remove(partial_store)  # bad data: resuming would not help
         raise
     except OutputError as error:
-        CANCELLED.add(lock_name)  # the disk or the folder failed: the partial store can resume once that is mended
+        CANCELLED.add(job.lock_name)  # the disk or the folder failed: the partial store can resume once that is mended
         done = _zarr.finished_count(partial_store)
         if not done:
             remove(partial_store)
@@ -318,9 +346,9 @@ def _write_zarr(
         raise OutputError(f"{error}. The {done} chunk(s) written so far are kept in {partial_store} ({_size_text(partial_store)}) "
                           "for --resume; remove that folder to free the space") from None
     except BaseException:
-        CANCELLED.add(lock_name)  # interrupted or failed: keep the partial store for resume
+        CANCELLED.add(job.lock_name)  # interrupted or failed: keep the partial store for resume
         raise
-    statistics = {name: float(v) for name, v in zip(lazy_stats, values, strict=True)}
+    statistics = {name: float(v) for name, v in zip(job.lazy_stats, values, strict=True)}
     attrs = {TAG_PREFIX + "STATISTICS": json.dumps(statistics)} if statistics else {}
     if target.exists() and not target.is_dir():
         raise OutputError(f"{target} exists and is not a Zarr store")
@@ -329,5 +357,5 @@ def _write_zarr(
     except OutputError as error:
         raise OutputError(f"{error}. Every chunk was written and is kept in {partial_store}: run again with --resume "
                           "to finish") from None
-    writing(target, partial(commit, partial_store, target, overwrite=overwrite))
-    return WriteResult(target, "zarr", tuple(scene.shape), stats, statistics, time.monotonic() - started)
+    writing(target, partial(commit, partial_store, target, overwrite=job.overwrite))
+    return WriteResult(target, "zarr", tuple(scene.shape), stats, statistics, time.monotonic() - job.started)

@@ -82,6 +82,10 @@ class Method:
     imagery
         The imagery the method is meant for (:data:`IMAGERY`): a classical filter suits any
         speckle, a model the imagery it was trained on.
+    display_native
+        A model trained on display images (B-mode, OCT): it reads grey levels on one nominal
+        scale whatever their dynamic range, and its estimate keeps the grey level of speckle
+        regions instead of estimating the mean intensity (see :mod:`engine.display`).
     """
 
     name: str
@@ -102,6 +106,7 @@ class Method:
     edge_aware: bool = False
     wants_decorrelated: bool = False
     imagery: tuple[str, ...] = IMAGERY
+    display_native: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in ("filter", "model"):
@@ -155,6 +160,7 @@ class Method:
             "maturity_note": self.maturity_note,
             "preferred_chunk_px": self.preferred_chunk_px,
             "imagery": list(self.imagery),
+            "display_native": self.display_native,
             "alignment_px": self.alignment_px,
             "scene_statistics": [p.name for p in self.parameters if p.statistic is not None],
             "available": self.unavailable_reason is None,

@@ -243,6 +243,14 @@ def _open_dates(paths: list[Path], options: dict[str, Any], align: bool) -> list
     return scenes
 
 
+def refuse_display(domain: str) -> None:
+    """Stacks are calibrated SAR time series; display images (B-mode, OCT) have no common scale
+    between acquisitions (each has its own gain and dynamic range)."""
+    if domain == "display":
+        raise InputError("time series of display images (B-mode, OCT grey levels) are not supported: each frame has its own "
+                         "gain and dynamic range. Despeckle the frames one by one (despeckle run), or give calibrated data")
+
+
 def _stacked(scenes: list[xr.DataArray], times: list[Any], chunk: int) -> xr.DataArray:
     """Dates (2-D scenes on one grid) -> the stack, sorted by time, NaN where a date has no pixel."""
     domains = {s.attrs["domain"] for s in scenes}
@@ -250,6 +258,7 @@ def _stacked(scenes: list[xr.DataArray], times: list[Any], chunk: int) -> xr.Dat
         raise InputError(f"the dates hold different kinds of values ({', '.join(sorted(domains))}); give domain=... (--domain) "
                          "if their metadata are wrong, or convert them to one first")
     (source_domain,) = domains
+    refuse_display(source_domain)
     target = "intensity" if source_domain == "complex" else source_domain
     looks = sorted({float(s.attrs["looks"]) for s in scenes})
     if len(looks) > 1:
@@ -336,6 +345,7 @@ def as_stack(
         scene.attrs["_FillValue"] = nodata
     if TIME in scene.coords:
         scene = scene.sortby(TIME)
+    refuse_display(scene.attrs["domain"])
     target = "intensity" if scene.attrs["domain"] == "complex" else scene.attrs["domain"]
     values = valid_values(scene, target)
     # Space as the caller chunked it (or chunk_px); time as it comes (the methods merge a spatial

@@ -20,17 +20,20 @@ DECORRELATION = ["when the method needs it", "yes", "no"]
 #: What the engine writes: any other extension is refused before the run, not after it.
 WRITTEN_EXTENSIONS = (".tif", ".tiff")
 #: Search words (the Processing toolbox's filter finds algorithms by them).
-TAGS = ["SAR", "radar", "Sentinel-1", "speckle", "despeckle", "noise", "filter", "backscatter", "ultrasound"]
+TAGS = ["SAR", "radar", "Sentinel-1", "speckle", "despeckle", "noise", "filter", "backscatter", "ultrasound", "B-mode", "OCT"]
 #: Parameters shown under Advanced when an engine's contract does not flag them (contract 1 does).
-AS_THE_FILE_SAYS = "as the file says (else intensity)"
+AS_THE_FILE_SAYS = "as the file says (else intensity; 8-bit pictures: display)"
+#: The first choices, in the order saved models and batch files index them; newer ones follow.
+_FIRST_DOMAINS = ("intensity", "amplitude", "db", "complex")
 SAME_AS_INPUT = "same as the input (intensity for complex input)"
 
 
 def input_domains(contract):
     """The dialog's input-domain choices from the engine's contract: "as the file says" first,
-    complex last, so that the indices saved in models and batch files stay the same."""
+    then the domains in the order they were added, so that the indices saved in models and
+    batch files stay the same."""
     domains = list(contract["input_domains"])
-    return [AS_THE_FILE_SAYS, *[d for d in domains if d != "complex"], *[d for d in domains if d == "complex"]]
+    return [AS_THE_FILE_SAYS, *[d for d in _FIRST_DOMAINS if d in domains], *[d for d in domains if d not in _FIRST_DOMAINS]]
 
 
 def output_domains(contract):
@@ -56,6 +59,7 @@ class MethodAlgorithm(EngineAlgorithm):
     DECORRELATE = "DECORRELATE"
     COMPLEX_PAIRS = "COMPLEX_PAIRS"
     COG = "COG"
+    DYNAMIC_RANGE = "DYNAMIC_RANGE"
     OUTPUT = "OUTPUT"
 
     def __init__(self, method, contract, engine_problem=None):
@@ -89,14 +93,22 @@ class MethodAlgorithm(EngineAlgorithm):
     def _maturity(self):
         return self.method.get("maturity", "recommended")  # engines before the maturity field: all recommended
 
+    def _for_ultrasound(self):
+        """A model made for ultrasound and OCT, not for SAR."""
+        return self.method["kind"] == "model" and "sar" not in self.method.get("imagery", ["sar"])
+
     def group(self):
         if self._maturity() != "recommended":
             return self.tr("Despeckle raster (experimental and study models)")
+        if self._for_ultrasound():
+            return self.tr("Despeckle ultrasound and OCT images (deep models)")
         return self.tr("Despeckle raster (deep models)" if self.method["kind"] == "model" else "Despeckle raster (classical filters)")
 
     def groupId(self):  # noqa: N802 - QGIS API
         if self._maturity() != "recommended":
             return "experimental"
+        if self._for_ultrasound():
+            return "ultrasound"
         return "models" if self.method["kind"] == "model" else "filters"
 
     def shortHelpString(self):  # noqa: N802 - QGIS API
@@ -171,6 +183,11 @@ class MethodAlgorithm(EngineAlgorithm):
                                           defaultValue=False),
             QgsProcessingParameterBoolean(self.COG, self.tr("Write a Cloud-Optimized GeoTIFF (tiled, with overviews)"), defaultValue=False),
         ]
+        if "display" in self.contract["input_domains"]:  # engines that know display images
+            dynamic_range = QgsProcessingParameterNumber(
+                self.DYNAMIC_RANGE, self.tr("Dynamic range of a display image, dB (B-mode, OCT; empty: measured on its speckle)"),
+                type=QgsProcessingParameterNumber.Double, defaultValue=None, optional=True, minValue=1, maxValue=200)
+            advanced.insert(1, dynamic_range)
         for parameter in advanced:
             parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
             self.addParameter(parameter)
@@ -213,6 +230,8 @@ class MethodAlgorithm(EngineAlgorithm):
         output_domain = self.parameterAsEnum(parameters, self.OUTPUT_DOMAIN, context)
         if output_domain:
             args += ["--output-domain", self.output_domains[output_domain]]
+        if parameters.get(self.DYNAMIC_RANGE) not in (None, ""):
+            args += ["--dynamic-range", self.parameterAsDouble(parameters, self.DYNAMIC_RANGE, context)]
         if self.parameterAsBoolean(parameters, self.COMPLEX_PAIRS, context):
             args.append("--complex-pairs")
         if self.parameterAsBoolean(parameters, self.COG, context):
@@ -240,7 +259,8 @@ class MethodAlgorithm(EngineAlgorithm):
     def flag_labels(self):
         """The engine's flags that this dialog sets, with the labels the user sees."""
         flags = {self.INPUT_DOMAIN: "--domain", self.OUTPUT_DOMAIN: "--output-domain", self.BAND: "--band", self.CHUNK_SIZE: "--chunk-size",
-                 self.COMPRESS: "--compress", self.DECORRELATE: "--decorrelate", self.COMPLEX_PAIRS: "--complex-pairs"}
+                 self.COMPRESS: "--compress", self.DECORRELATE: "--decorrelate", self.COMPLEX_PAIRS: "--complex-pairs",
+                 self.DYNAMIC_RANGE: "--dynamic-range"}
         flags.update({p["name"].upper(): "--" + p["name"].replace("_", "-") for p in self.method["parameters"]})
         return {flags[d.name()]: d.description() for d in self.parameterDefinitions() if d.name() in flags}
 

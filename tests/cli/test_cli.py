@@ -39,7 +39,7 @@ def scene_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_methods__json_lists_every_method_with_parameters(cli) -> None:
     contract = json.loads(cli("methods", "--json").stdout)
     assert contract["contract_version"] == 1 and contract["engine_version"] == engine.__version__
-    assert contract["input_domains"] == ["complex", "intensity", "amplitude", "db"] and "none" in contract["compressions"]
+    assert contract["input_domains"] == ["complex", "intensity", "amplitude", "db", "display"] and "none" in contract["compressions"]
     described = contract["methods"]
     assert {d["name"] for d in described} == set(engine.list_methods())
     assert [d["name"] for d in described if d["default"]] == [contract["default_method"]]

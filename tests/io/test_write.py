@@ -179,7 +179,15 @@ def test_write_scene__option_errors(tmp_path: Path, scene, kwargs: dict, match: 
 
 def test_write_scene__unknown_extension(tmp_path: Path, scene) -> None:
     with pytest.raises(ParameterError, match="cannot tell the output format"):
-        engine.write_scene(scene, tmp_path / "o.jpg")
+        engine.write_scene(scene, tmp_path / "o.gpkg")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["o.png", "o.jpg", "o.bmp"])
+def test_write_scene__pictures_hold_display_images_only(tmp_path: Path, scene, name: str) -> None:
+    with pytest.raises(ParameterError, match="8-bit display images.*this output holds intensity"):
+        engine.write_scene(scene, tmp_path / name)
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.filterwarnings("ignore::engine.exceptions.MissingGeoreferenceWarning")

@@ -28,6 +28,8 @@ def test_provider__lists_every_engine_method_and_the_tools(qgis_python: str, qgi
     # Experimental and study models apart from the recommended ones, the default named as such.
     assert "Despeckle raster (experimental and study models)" in listed["groups"]
     assert listed["names"]["despeckle:looks_unet"].endswith("(default)") and listed["groups_of"]["despeckle:mdn_cl"].startswith("Despeckle raster (experimental")
+    # The model made for ultrasound and OCT in a group of its own.
+    assert listed["groups_of"]["despeckle:ultrasound_unet"] == "Despeckle ultrasound and OCT images (deep models)"
 
 
 def test_provider__builds_dialogs_from_the_engine_contract(qgis_python: str, qgis_env: dict, engine_executable: str, tmp_path: Path) -> None:
@@ -51,6 +53,8 @@ def test_provider__builds_dialogs_from_the_engine_contract(qgis_python: str, qgi
     built = harness(qgis_python, env, command="parameters", algorithm="despeckle:lee")["parameters"]
     assert built["NEW_KNOB"]["advanced"] is True and built["WINDOW_SIZE_PX"]["advanced"] is False
     assert built["COMPRESS"]["options"][-1] == "lerc" and built["INPUT_DOMAIN"]["options"][3] == "db"
+    # Choices added later come after the old ones: indices saved in models keep their meaning.
+    assert built["INPUT_DOMAIN"]["options"][4:] == ["complex", "display"] and built["DYNAMIC_RANGE"]["advanced"] is True
     real = harness(qgis_python, qgis_env, command="parameters", algorithm="despeckle:lee_sigma")["parameters"]
     assert real["Z98"]["advanced"] is True
     unknown = harness(qgis_python, {**env, "FAKE_CONTRACT": "99"}, command="list")
