@@ -15,13 +15,16 @@ from engine.exceptions import ParameterError
 
 REPO = Path(__file__).resolve().parents[1]
 TRAINERS = ("supervised", "contrastive", "blindspot")
+DATA_KINDS = ("synthetic", "bmode-synthetic", "slc", "bmode")
 
 
 @dataclass(frozen=True)
 class DataConfig:
     """Training patches.
 
-    kind: ``synthetic`` (pseudo-clean references times simulated speckle), ``slc`` (real complex
+    kind: ``synthetic`` (pseudo-clean references times simulated speckle), ``bmode-synthetic``
+    (the sources and ``phantoms`` random tissue phantoms as echogenicity, imaged as B-mode by
+    random scanner settings, :mod:`engine.bmode`), ``slc`` (real complex
     SAR, self-supervised: decorrelated by the engine, intensity |z|^2, point targets kept out
     of the loss) or ``bmode`` (ultrasound images, self-supervised).
     sources: files or glob patterns relative to ``data_root``, or mappings ``{path: ..., ...}``
@@ -52,6 +55,7 @@ class DataConfig:
     looks_jitter: float = 0.0
     point_target_factor: float = 50.0
     normalise_by: str = "patch"
+    phantoms: int = 0
 
 
 @dataclass(frozen=True)
@@ -87,9 +91,17 @@ class PhaseConfig:
 
 @dataclass(frozen=True)
 class ValidationConfig:
+    """``pairs``: folder of clean/noisy SAR pairs; ``slc``: real SLC crops (mean of the ratio
+    image); ``bmode_images``: that many simulated B-mode images (:mod:`engine.bmode`, from a seed
+    of their own) scored against their references."""
+
     every: int = 500
     pairs: str | None = "sar/pairs"
     slc: tuple[Any, ...] = ()
+    bmode_images: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.pairs or self.slc or self.bmode_images)
 
 
 @dataclass(frozen=True)
@@ -162,7 +174,9 @@ def load_config(path: str | Path, **overrides: Any) -> TrainConfig:
         raise ParameterError(f"trainer must be one of {', '.join(TRAINERS)}, got {config.trainer!r}")
     if config.data.normalise_by not in ("patch", "image"):
         raise ParameterError(f"data.normalise_by must be 'patch' or 'image', got {config.data.normalise_by!r}")
-    if config.data.normalise_by == "image" and config.data.kind == "synthetic":
+    if config.data.kind not in DATA_KINDS:
+        raise ParameterError(f"data.kind must be one of {', '.join(DATA_KINDS)}, got {config.data.kind!r}")
+    if config.data.normalise_by == "image" and config.data.kind in ("synthetic", "bmode-synthetic"):
         raise ParameterError("data.normalise_by: image needs real noisy images (kind slc or bmode); synthetic patches are normalised by their own median")
     if config.data.looks_range and not (len(config.data.looks_range) == 2 and 0 < config.data.looks_range[0] <= config.data.looks_range[1]):
         raise ParameterError(f"data.looks_range must be [low, high] with 0 < low <= high, got {list(config.data.looks_range)}")

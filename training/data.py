@@ -2,7 +2,9 @@
 
 Images are small (a few MB each) and loaded once; patches are random crops with one of the
 eight flips/transposes. For synthetic training the speckle is drawn per patch, L-look Gamma or
-correlated through a SAR transfer function. Everything is float32 intensity.
+correlated through a SAR transfer function; for simulated B-mode (``bmode-synthetic``) the clean
+images and random tissue phantoms are echogenicity maps imaged by a random scanner setting
+(:mod:`engine.bmode`). Everything is float32 intensity.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from engine.bmode import BModeImaging, tissue_phantom
+from engine.domain import NOMINAL_DISPLAY_RANGE_DB, display_to_intensity
 from engine.exceptions import InputError
 from engine.speckle import estimate_looks
 from engine.synthetic import GRDSpeckle, correlated_speckle, speckle
@@ -77,6 +81,10 @@ def dihedral(patch: np.ndarray, k: int) -> np.ndarray:
     return np.ascontiguousarray(out.T if k >= 4 else out)
 
 
+#: Side of the generated tissue phantoms, and the most a B-mode point-spread function reaches.
+_PHANTOM_PX = 384
+_BMODE_MARGIN_PX = 24
+
 #: GRD-like processors drawn once per run (each one's looks estimated on a 384-px field).
 _PROCESSORS = 48
 
@@ -105,7 +113,12 @@ class PatchSampler:
         else:
             self.images = [load_intensity(p) for p in resolve_sources(root, config.sources)]
         size = config.patch_px
-        if config.kind == "synthetic":
+        if config.kind == "bmode-synthetic":
+            # Echogenicity maps: the configured clean images and random tissue phantoms, with
+            # room around every patch for the point-spread function.
+            self.images += [tissue_phantom((_PHANTOM_PX, _PHANTOM_PX), rng) for _ in range(config.phantoms)]
+            size += 2 * _BMODE_MARGIN_PX
+        if config.kind in ("synthetic", "bmode-synthetic"):
             # Clean references smaller than a patch are padded by reflection (speckle comes after).
             self.images = [np.pad(image, [(0, max(0, size - image.shape[0])), (0, max(0, size - image.shape[1]))], mode="reflect") for image in self.images]
         else:
@@ -163,6 +176,8 @@ class PatchSampler:
         clean = np.empty((n, 1, p, p), np.float32)
         looks = np.empty(n, np.float32)
         reference = np.empty((n, 1, 1, 1), np.float32)
+        if cfg.kind == "bmode-synthetic":
+            return self._bmode_batch(p, n)
         for i in range(0, n, crops):
             region, index = self.crop(2 * p if crops == 2 else p)
             for j in range(crops):
@@ -188,3 +203,19 @@ class PatchSampler:
             weight[noisy >= cfg.point_target_factor * medians] = 0.0
         return Batch(noisy=noisy, clean=None if self_supervised else clean, looks=looks, weight=weight,
                      reference=reference if cfg.normalise_by == "image" else None)
+
+    def _bmode_batch(self, p: int, n: int) -> Batch:
+        """Simulated B-mode patches: each crop imaged by its own random scanner setting; the noisy
+        display and its reference as a display model reads them (intensity on the nominal scale)."""
+        noisy = np.empty((n, 1, p, p), np.float32)
+        clean = np.empty((n, 1, p, p), np.float32)
+        for i in range(n):
+            imaging = BModeImaging.random(self.rng)
+            m = imaging.margin_px
+            if m > _BMODE_MARGIN_PX:
+                raise ValueError(f"a point-spread function reaching {m} px exceeds the patch margin {_BMODE_MARGIN_PX}")
+            region, _ = self.crop(p + 2 * m)
+            image = imaging.simulate(np.maximum(region, 1e-3 * max(float(np.median(region)), 1e-6)), self.rng)
+            noisy[i, 0] = display_to_intensity(image.display, NOMINAL_DISPLAY_RANGE_DB)
+            clean[i, 0] = display_to_intensity(image.reference, NOMINAL_DISPLAY_RANGE_DB)
+        return Batch(noisy=noisy, clean=clean, looks=np.ones(n, np.float32), weight=np.ones_like(noisy))

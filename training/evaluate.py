@@ -1,6 +1,7 @@
 """Validation through the engine itself (tiling, normalisation and all): PSNR and SSIM on the
-clean/noisy pairs (amplitude, data range = the clean image's max - min), and the mean and
-standard deviation of the ratio image on real single-look SLC crops (no reference needed)."""
+clean/noisy pairs (amplitude, data range = the clean image's max - min), the mean and
+standard deviation of the ratio image on real single-look SLC crops (no reference needed), and
+PSNR and SSIM of grey levels on simulated B-mode images against their references."""
 
 from __future__ import annotations
 
@@ -12,7 +13,12 @@ import numpy as np
 import engine
 from engine.methods import Method
 from engine.metrics import psnr, ratio_statistics, ssim
+from training.config import ValidationConfig
 from training.data import load_intensity, resolve_source_options
+
+#: Seed of the simulated B-mode validation images: no training run draws from it.
+BMODE_VALIDATION_SEED = 424_242
+BMODE_VALIDATION_PX = 256
 
 
 def load_pairs(folder: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -61,10 +67,30 @@ def evaluate_ratio(method: Method | str, sources: list[tuple[Path, dict[str, Any
     return {"ratio_mean": float(np.mean(means)), "ratio_std": float(np.mean(stds))}
 
 
-def validate(method: Method, root: Path, pairs: str | None, slc: tuple[Any, ...], **parameters: Any) -> dict[str, float]:
+def evaluate_bmode(method: Method | str, count: int, **parameters: Any) -> dict[str, float]:
+    """Mean PSNR/SSIM (grey levels, range 255) of ``method`` on ``count`` simulated B-mode images
+    (random phantoms, random scanner settings), given as display images; the input's beside."""
+    from engine.bmode import BModeImaging, tissue_phantom
+
+    rng = np.random.default_rng(BMODE_VALIDATION_SEED)
+    scores: dict[str, list[float]] = {"bmode_psnr_db": [], "bmode_ssim": [], "bmode_input_psnr_db": []}
+    for _ in range(count):
+        imaging = BModeImaging.random(rng)
+        side = BMODE_VALIDATION_PX + 2 * imaging.margin_px
+        image = imaging.simulate(tissue_phantom((side, side), rng), rng)
+        estimate = engine.despeckle(image.display, method, domain="display", **parameters).values
+        scores["bmode_psnr_db"].append(psnr(image.reference, estimate, data_range=255.0))
+        scores["bmode_ssim"].append(ssim(image.reference, estimate, data_range=255.0))
+        scores["bmode_input_psnr_db"].append(psnr(image.reference, image.display, data_range=255.0))
+    return {key: float(np.mean(values)) for key, values in scores.items()}
+
+
+def validate(method: Method, root: Path, validation: ValidationConfig, **parameters: Any) -> dict[str, float]:
     results: dict[str, float] = {}
-    if pairs:
-        results.update(evaluate_pairs(method, root / pairs, **parameters))
-    if slc:
-        results.update(evaluate_ratio(method, resolve_source_options(root, slc), **parameters))
+    if validation.pairs:
+        results.update(evaluate_pairs(method, root / validation.pairs, **parameters))
+    if validation.slc:
+        results.update(evaluate_ratio(method, resolve_source_options(root, validation.slc), **parameters))
+    if validation.bmode_images:
+        results.update(evaluate_bmode(method, validation.bmode_images, **parameters))
     return results

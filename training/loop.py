@@ -187,7 +187,7 @@ def train(
         method = model_method(spec, Weights.in_memory(network.state_dict(), f"{folder}:{iteration}"), card={"architecture_config": config.architecture})
         network.eval()
         with torch.no_grad():
-            results = validate(method, config.data_dir(), config.validation.pairs, config.validation.slc, device=str(device))
+            results = validate(method, config.data_dir(), config.validation, device=str(device))
         network.train()
         logs.write("validation.csv", {"iteration": iteration, **results})
         reporter.log("info", f"iteration {iteration}: " + ", ".join(f"{k} {v:.4g}" for k, v in results.items()))
@@ -221,7 +221,7 @@ def train(
     reporter.finish()
     summary.update(iteration=iteration, elapsed_s=elapsed)
     if iteration == total:
-        summary["validation"] = run_validation() if (config.validation.pairs or config.validation.slc) else {}
+        summary["validation"] = run_validation() if config.validation else {}
         if config.export:
             summary["weights"] = str(export_weights(network, config, summary, device))
     return summary

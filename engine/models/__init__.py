@@ -14,6 +14,7 @@ from engine.models._catalog import LOOKS_UNET as LOOKS_UNET
 from engine.models._catalog import MDN_CL as MDN_CL
 from engine.models._catalog import SPECKLE2VOID as SPECKLE2VOID
 from engine.models._catalog import SPECKLE2VOID_ULTRASOUND as SPECKLE2VOID_ULTRASOUND
+from engine.models._catalog import ULTRASOUND_UNET as ULTRASOUND_UNET
 from engine.models._halo import measure_halo as measure_halo
 from engine.models._halo import probe_size_px as probe_size_px
 from engine.models._runtime import DEFAULT_BATCH as DEFAULT_BATCH
@@ -32,10 +33,10 @@ from engine.models._weights import sha256 as sha256
 from engine.models._windows import Span as Span
 from engine.models._windows import plan_windows as plan_windows
 
-SPECS = {spec.name: spec for spec in (FAST_CNN, LITE_UNET, LOOKS_UNET, SPECKLE2VOID, SPECKLE2VOID_ULTRASOUND, MDN_CL)}
+SPECS = {spec.name: spec for spec in (FAST_CNN, LITE_UNET, LOOKS_UNET, SPECKLE2VOID, SPECKLE2VOID_ULTRASOUND, ULTRASOUND_UNET, MDN_CL)}
 
 __all__ = [
-    "DEFAULT_BATCH", "FAST_CNN", "INPUT_CONVENTION", "LITE_UNET", "LOOKS_UNET", "MDN_CL", "SPECKLE2VOID", "SPECKLE2VOID_ULTRASOUND", "SPECS",
+    "DEFAULT_BATCH", "FAST_CNN", "INPUT_CONVENTION", "LITE_UNET", "LOOKS_UNET", "MDN_CL", "SPECKLE2VOID", "SPECKLE2VOID_ULTRASOUND", "SPECS", "ULTRASOUND_UNET",
     "WEIGHTS_DIR", "ModelSpec", "Span", "Weights", "autocast_dtype", "declared_halo", "load_card", "load_network", "measure_halo",
     "memory_budget", "model_method", "plan_windows", "probe_size_px", "select_device", "sha256",
 ]

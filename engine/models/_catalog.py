@@ -118,6 +118,31 @@ SPECKLE2VOID_ULTRASOUND = register_model(
     )
 )
 
+# A CPU U-Net made for display images: log-compressed, 8-bit, scan-converted B-mode and OCT.
+ULTRASOUND_UNET = register_model(
+    ModelSpec(
+        name="ultrasound-unet",
+        title="U-Net for B-mode ultrasound and OCT images",
+        network="engine.models.nets.lite_unet:LiteUNet",
+        config="engine.models.nets.lite_unet:LiteUNetConfig",
+        config_overrides={"widths": (12, 24, 48, 128), "convolutions": (1, 2, 3, 3)},  # looks-unet's layout
+        halo_px=66,
+        stride_px=8,
+        activation_bytes_per_px=450,
+        description=(
+            "A small log-domain U-Net (looks-unet's layout, 0.7 M parameters) trained on simulated "
+            "B-mode images with a speckle-free reference: tissue phantoms and natural textures "
+            "imaged with random point-spread functions (1-8 px grain, tilted as in sector scans), "
+            "40-80 dB log compression, 8-bit grey levels, interpolation blur and JPEG. It despeckles "
+            "display images (PNG/JPEG/BMP, domain 'display') and beamformed RF/IQ; the output keeps the "
+            "grey level of speckle regions and stays in the display's range."
+        ),
+        imagery=("ultrasound",),
+        display_native=True,
+        preferred_chunk_px=1024,
+    )
+)
+
 MDN_CL = register_model(
     ModelSpec(
         name="mdn-cl",

@@ -44,6 +44,7 @@ class ModelSpec:
     looks_conditioned: bool = False  # told the looks; estimated from the scene when nobody states them
     decorrelated_input: bool = False
     imagery: tuple[str, ...] = ("sar",)  # what it was trained on
+    display_native: bool = False  # trained on display grey levels (see engine.methods.Method)
     maturity: str = "recommended"  # see engine.methods.Method
     maturity_note: str = ""
     config_overrides: Mapping[str, Any] = field(default_factory=dict)
@@ -139,6 +140,7 @@ def model_method(spec: ModelSpec, weights: Weights | None = None, *, card: Mappi
         edge_aware=True,
         wants_decorrelated=spec.decorrelated_input,
         imagery=spec.imagery,
+        display_native=spec.display_native,
     )
 
 

@@ -33,7 +33,7 @@ def speckled(shape: tuple[int, int], seed: int = 0) -> np.ndarray:
 
 
 def test_models__are_registered_as_methods() -> None:
-    assert set(engine.list_methods(kind="model")) == {"fast-cnn", "lite-unet", "looks-unet", "speckle2void", "speckle2void-ultrasound", "mdn-cl"}
+    assert set(engine.list_methods(kind="model")) == {"fast-cnn", "lite-unet", "looks-unet", "speckle2void", "speckle2void-ultrasound", "ultrasound-unet", "mdn-cl"}
     for name in SPECS:
         described = engine.get_method(name).describe()
         assert described["kind"] == "model" and described["domain"] == "intensity"

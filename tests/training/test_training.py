@@ -17,6 +17,7 @@ import engine  # noqa: E402
 from engine.exceptions import ParameterError  # noqa: E402
 from engine.models import SPECS, Weights, model_method  # noqa: E402
 from training.config import load_config  # noqa: E402
+from training.data import PatchSampler  # noqa: E402
 from training.export import revalidate  # noqa: E402
 from training.loop import train  # noqa: E402
 from training.losses import blindspot_nll, nt_xent, sobel  # noqa: E402
@@ -47,7 +48,6 @@ def test_load_config__normalise_by_is_checked(tmp_path: Path) -> None:
 def test_sampler__image_normalisation_divides_by_the_source_image_median(shared_data: Path) -> None:
     """As the engine divides by the scene's median: a dark patch stays dark (negative log)
     instead of being lifted to 0 by its own median."""
-    from training.data import PatchSampler
     from training.trainers import normalised_log
 
     config = load_config(CONFIGS / "smoke-blindspot.yaml", data_root=str(shared_data))
@@ -106,10 +106,24 @@ def test_trainer__smoke_run_logs_validates_and_checkpoints(name: str, tmp_path: 
     assert (tmp_path / "run" / "checkpoint.pt").exists()
 
 
-@pytest.mark.parametrize("name", SMOKE)
+def test_trainer__bmode_smoke_run_trains_on_simulated_images_and_scores_them(tmp_path: Path, shared_data: Path) -> None:
+    config = load_config(CONFIGS / "smoke-bmode.yaml", output=str(tmp_path / "run"), data_root=str(shared_data))
+    sampler = PatchSampler(config.data, config.data_dir(), np.random.default_rng(0))
+    batch = sampler.batch()
+    assert batch.noisy.shape == batch.clean.shape == (4, 1, 32, 32)
+    # Grey levels on the display models' nominal scale: intensities within its 60 dB.
+    for values in (batch.noisy, batch.clean):
+        assert values.min() >= 10 ** -6 * 0.999 and values.max() <= 1.0
+    summary = train(config)
+    assert summary["iteration"] == config.iterations and np.isfinite(summary["loss"])
+    scores = summary["validation"]
+    assert set(scores) == {"bmode_psnr_db", "bmode_ssim", "bmode_input_psnr_db"} and all(np.isfinite(v) for v in scores.values())
+
+
+@pytest.mark.parametrize("name", [*SMOKE, "smoke-bmode.yaml"])
 def test_trainer__resume_gives_the_same_weights_as_an_uninterrupted_run(name: str, tmp_path: Path, shared_data: Path) -> None:
     base = load_config(CONFIGS / name, data_root=str(shared_data))
-    base = replace(base, validation=replace(base.validation, slc=(), pairs=None))
+    base = replace(base, validation=replace(base.validation, slc=(), pairs=None, bmode_images=0))
     straight = replace(base, output=str(tmp_path / "straight"))
     train(straight)
     interrupted = replace(base, output=str(tmp_path / "interrupted"))
@@ -151,8 +165,6 @@ def test_export__writes_weights_and_a_card_the_engine_loads(tmp_path: Path, shar
 
 
 def test_sampler__continuous_looks_and_grd_speckle_carry_the_looks_the_engine_would_estimate(shared_data: Path) -> None:
-    from training.data import PatchSampler
-
     config = load_config(CONFIGS / "looks-unet.yaml", data_root=str(shared_data))
     data = replace(config.data, batch_size=64, looks_jitter=0.0)
     sampler = PatchSampler(data, shared_data, np.random.default_rng(0))

@@ -1,0 +1,218 @@
+"""Display images (B-mode, OCT): the display domain, its dynamic range and brightness
+convention, pictures in and out, and the simulated B-mode images the ultrasound model learns from."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+from PIL import Image
+
+import engine
+from engine.bmode import BModeImaging, tissue_phantom
+from engine.display import SPECKLE_SPREAD_DB, despeckling_offset_db, estimate_dynamic_range
+from engine.domain import LOG_SPECKLE_MEAN_DB, convert, display_to_intensity, intensity_to_display
+from engine.exceptions import DomainAssumedWarning, InputError, NotSpeckleWarning, ParameterError
+
+
+def bmode(seed: int = 0, size: int = 320, **imaging: float) -> tuple[np.ndarray, np.ndarray]:
+    """A simulated B-mode image of a homogeneous region (grey levels) and its reference."""
+    rng = np.random.default_rng(seed)
+    image = BModeImaging(**imaging).simulate(np.ones((size, size)), rng)
+    return image.display, image.reference
+
+
+def test_display__grey_levels_and_intensity_convert_both_ways() -> None:
+    grey = np.arange(0, 256, dtype=np.float64)
+    intensity = display_to_intensity(grey, 60.0)
+    assert intensity[-1] == 1.0 and np.isclose(intensity[0], 1e-6)
+    np.testing.assert_allclose(intensity_to_display(intensity, 60.0), grey, atol=1e-9)
+    # Outside the display's range: clipped, zero intensity black.
+    assert intensity_to_display(np.array([0.0, 1e-9, 4.0]), 60.0).tolist() == [0.0, 0.0, 255.0]
+    np.testing.assert_allclose(convert(convert(grey, "display", "db", 40.0), "db", "display", 40.0), grey, atol=1e-9)
+    with pytest.raises(ParameterError, match="need their dynamic range"):
+        convert(grey, "display", "intensity")
+
+
+@pytest.mark.parametrize("dynamic_range", [45.0, 60.0, 75.0])
+def test_display__dynamic_range_is_measured_on_fully_developed_speckle(dynamic_range: float) -> None:
+    grey, _ = bmode(dynamic_range_db=dynamic_range, median_grey=140)
+    assert estimate_dynamic_range(grey) == pytest.approx(dynamic_range, rel=0.08)
+
+
+def test_display__without_speckle_the_dynamic_range_is_not_measured() -> None:
+    assert estimate_dynamic_range(np.full((100, 100), 255.0)) is None  # saturated
+    assert estimate_dynamic_range(np.full((20, 20), 100.0)) is None  # too few windows
+
+
+def test_display__despeckling_offset_is_the_mean_of_log_speckle() -> None:
+    speckle = np.random.default_rng(1).exponential(1.0, (512, 512))
+    assert despeckling_offset_db(speckle) == pytest.approx(-LOG_SPECKLE_MEAN_DB, abs=0.15)
+    assert SPECKLE_SPREAD_DB == pytest.approx(np.std(10 * np.log10(speckle)), rel=0.02)
+
+
+# A filter whose estimate keeps some speckle shows darker in dB than its mean (the log of a
+# noisy estimate averages below the log of its mean): refined Lee's half-windows keep more.
+@pytest.mark.parametrize("method, tolerance", [("lee", 0.03), ("boxcar", 0.03), ("refined-lee", 0.07)])
+def test_display__filters_keep_the_grey_level_of_speckle_and_the_display_range(method: str, tolerance: float) -> None:
+    grey, reference = bmode(seed=2, dynamic_range_db=50, median_grey=120)
+    out = engine.despeckle(grey.astype(np.uint8), method, domain="display")
+    values = out.values
+    assert out.attrs["domain"] == "display" and out.attrs["dynamic_range_source"] == "estimated from the speckle"
+    assert out.attrs["dynamic_range_db"] == pytest.approx(50, rel=0.08)
+    assert values.min() >= 0 and values.max() <= 255
+    inner = (slice(20, -20), slice(20, -20))
+    assert values[inner].mean() == pytest.approx(grey[inner].mean(), rel=tolerance)
+    assert values[inner].std() < 0.5 * grey[inner].std()
+    assert np.abs(values - reference)[inner].mean() < np.abs(grey - reference)[inner].mean()
+
+
+def test_display__a_stated_dynamic_range_is_used_and_recorded() -> None:
+    grey, _ = bmode(seed=3)
+    out = engine.despeckle(grey, "lee", domain="display", dynamic_range_db=42)
+    assert out.attrs["dynamic_range_db"] == 42 and out.attrs["dynamic_range_source"] == "stated"
+    with pytest.raises(ParameterError, match="between 1 and 200 dB"):
+        engine.despeckle(grey, "lee", domain="display", dynamic_range_db=0)
+
+
+def test_display__bad_values_and_impossible_conversions_are_refused() -> None:
+    with pytest.raises(InputError, match="grey levels outside 0-255"):
+        engine.despeckle(np.full((64, 64), 300.0, np.float32), "lee", domain="display", dynamic_range_db=60).compute()
+    with pytest.raises(ParameterError, match="display output needs display input"):
+        engine.despeckle(np.ones((64, 64), np.float32), "lee", domain="intensity", output_domain="display")
+    frames = xr.DataArray(np.full((2, 32, 32), 100.0, np.float32), dims=("time", "y", "x"), attrs={"domain": "display"})
+    with pytest.raises(InputError, match="time series of display images"):
+        engine.open_stack(frames)
+
+
+def test_display__intensity_output_of_a_display_image_is_the_mean_intensity() -> None:
+    grey, _ = bmode(seed=4, dynamic_range_db=60)
+    out = engine.despeckle(grey, "boxcar", domain="display", dynamic_range_db=60, output_domain="intensity", window_size_px=9)
+    inner = (slice(20, -20), slice(20, -20))
+    assert np.nanmean(out.values[inner]) == pytest.approx(display_to_intensity(grey, 60.0)[inner].mean(), rel=0.05)
+
+
+@pytest.fixture()
+def picture(tmp_path: Path) -> Path:
+    grey, _ = bmode(seed=5, size=200)
+    path = tmp_path / "scan.png"
+    Image.fromarray(grey.astype(np.uint8)).save(path)
+    return path
+
+
+def test_pictures__are_read_as_display_images(picture: Path, tmp_path: Path) -> None:
+    with pytest.warns(DomainAssumedWarning, match="read as a display image"):
+        scene = engine.open_scene(picture)
+    assert scene.attrs["domain"] == "display"
+    assert engine.open_scene(picture, domain="amplitude").attrs["domain"] == "amplitude"  # said otherwise: no guess
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg", ".bmp"])
+def test_pictures__command_line_writes_an_8_bit_picture_and_nothing_else(picture: Path, tmp_path: Path, suffix: str) -> None:
+    out = tmp_path / f"out{suffix}"
+    done = subprocess.run([sys.executable, "-m", "engine.cli", "run", str(picture), str(out), "--method", "lee"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "geotransform" not in done.stderr
+    with Image.open(out) as image:
+        written = np.asarray(image)
+        assert image.mode == "L" and written.shape == (200 - 2 * BModeImaging().margin_px,) * 2
+    with Image.open(picture) as image:
+        grey = np.asarray(image, dtype=np.float64)
+    assert abs(written.mean() - grey.mean()) < 0.03 * grey.mean()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["scan.png", out.name])  # no temporaries, no .aux.xml
+    again = subprocess.run([sys.executable, "-m", "engine.cli", "run", str(picture), str(out), "--method", "lee"],
+                           capture_output=True, text=True, check=False)
+    assert again.returncode != 0 and "exists" in again.stderr
+
+
+def test_pictures__hold_display_images_only(picture: Path, tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "engine.cli", "run", str(picture), str(tmp_path / "o.png"), "--method", "lee",
+                           "--output-domain", "intensity"], capture_output=True, text=True, check=False)
+    assert done.returncode == 2 and "8-bit display images" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "o.png").exists()
+
+
+def test_bmode__reference_has_the_grey_level_of_the_speckle_whatever_the_scanner() -> None:
+    for imaging in ({}, {"blur_px": 0.8}, {"jpeg_quality": 80}, {"tilt_deg": 25.0, "lateral_px": 3.0}):
+        grey, reference = bmode(seed=6, **imaging)
+        assert grey.mean() == pytest.approx(reference.mean(), abs=1.0)
+        assert set(np.unique(grey)) <= set(range(256))
+
+
+def test_bmode__point_spread_function_has_unit_energy_and_sets_the_grain() -> None:
+    narrow, wide = BModeImaging(axial_px=0.8, lateral_px=1.0), BModeImaging(axial_px=2.0, lateral_px=4.0)
+    for imaging in (narrow, wide):
+        assert float((imaging.psf() ** 2).sum()) == pytest.approx(1.0)
+
+    def lag_correlation(grey: np.ndarray) -> float:
+        x = grey - grey.mean()
+        return float((x[:, 1:] * x[:, :-1]).mean() / x.var())
+
+    assert lag_correlation(bmode(seed=7, axial_px=2.0, lateral_px=4.0)[0]) > lag_correlation(bmode(seed=7, axial_px=0.8, lateral_px=1.0)[0]) + 0.3
+
+
+def test_bmode__phantoms_are_reproducible_and_varied() -> None:
+    a = tissue_phantom((128, 128), np.random.default_rng(0))
+    b = tissue_phantom((128, 128), np.random.default_rng(0))
+    c = tissue_phantom((128, 128), np.random.default_rng(1))
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c) and a.min() > 0 and np.median(a) == pytest.approx(1.0, rel=0.01)
+
+
+@pytest.fixture()
+def ultrasound_model() -> str:
+    pytest.importorskip("torch")
+    reason = engine.get_method("ultrasound-unet").unavailable_reason
+    if reason:
+        pytest.skip(f"ultrasound-unet cannot run here: {reason}")
+    return "ultrasound-unet"
+
+
+def _psnr(reference: np.ndarray, estimate: np.ndarray) -> float:
+    return float(10 * np.log10(255.0**2 / np.mean((reference - estimate) ** 2)))
+
+
+def test_ultrasound_model__despeckles_display_images_in_their_range_and_brightness(ultrasound_model: str) -> None:
+    rng = np.random.default_rng(11)
+    image = BModeImaging(axial_px=1.2, lateral_px=2.5, dynamic_range_db=60).simulate(tissue_phantom((300, 300), rng), rng)
+    out = engine.despeckle(image.display, ultrasound_model, domain="display").values
+    assert out.min() >= 0 and out.max() <= 255
+    assert _psnr(image.reference, out) > _psnr(image.reference, image.display) + 6
+    flat, _ = bmode(seed=12, size=300)
+    assert engine.despeckle(flat, ultrasound_model, domain="display").values.mean() == pytest.approx(flat.mean(), rel=0.05)
+
+
+def test_ultrasound_model__tiled_equals_whole_and_ignores_the_stated_range(ultrasound_model: str) -> None:
+    grey, _ = bmode(seed=13, size=300)
+    whole = engine.despeckle(grey, ultrasound_model, domain="display").values
+    tiled = engine.despeckle(xr.DataArray(grey, dims=("y", "x")).chunk(96), ultrasound_model, domain="display").compute().values
+    np.testing.assert_allclose(tiled, whole, atol=1e-3)
+    # It reads grey levels on its own scale: a stated dynamic range changes nothing.
+    stated = engine.despeckle(grey, ultrasound_model, domain="display", dynamic_range_db=45).values
+    np.testing.assert_array_equal(stated, whole)
+
+
+def test_ultrasound_model__is_chosen_for_display_images_and_sar_models_warn(ultrasound_model: str, picture: Path) -> None:
+    with pytest.warns(DomainAssumedWarning):
+        scene = engine.open_scene(picture)
+    out = scene.despeckle()
+    assert out.attrs["despeckle_method"] == ultrasound_model and out.attrs["domain"] == "display"
+    with pytest.warns(NotSpeckleWarning, match="SAR model and the scene is a display image"):
+        engine.despeckle(scene, "looks-unet")
+    with pytest.raises(ParameterError, match="display grey levels into display grey levels"):
+        engine.despeckle(scene, ultrasound_model, output_domain="intensity")
+
+
+@pytest.mark.shared_data
+def test_ultrasound_model__runs_on_beamformed_rf_as_mean_intensity(ultrasound_model: str, shared_data: Path) -> None:
+    scene = engine.open_scene(shared_data / "ultrasound" / "rf" / "muscle_invivo_rf.hdf5", variable="frame_1")
+    out = scene.despeckle(method=ultrasound_model)
+    assert out.attrs["domain"] == "intensity"
+    intensity = np.abs(scene.values) ** 2
+    rows = slice(100, 300)  # muscle below the fascia: developed speckle
+    assert np.nanmean(out.values[rows]) == pytest.approx(intensity[rows].mean(), rel=0.2)
