@@ -12,9 +12,11 @@ image itself:
   that assume one-look speckle need.
 - **The grey-level offset of despeckling.** A method that estimates the mean intensity makes a
   speckle region brighter on the display than its speckle was (the mean of log speckle lies
-  below the log of its mean). The engine shifts such estimates back by the offset measured on
-  the image (median over the same windows of 10*log10(mean I) - mean(10*log10 I)), so that a
-  despeckled region keeps its grey level, as sonographers expect.
+  below the log of its mean: 2.51 dB for fully developed speckle; less for a small window over
+  correlated speckle). The engine measures the shift between the despeckled image and its input
+  (:func:`brightness_offset`) and takes it back, so that a despeckled region keeps its grey
+  level, as sonographers expect. This needs the whole estimate before the output: display
+  images (pictures of a few megapixels) are computed at once, not lazily.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ from engine.domain import (
     DISPLAY_MAX,
     LOG_SPECKLE_MEAN_DB,
     NOMINAL_DISPLAY_RANGE_DB,
-    display_to_intensity,
 )
 from engine.exceptions import DomainAssumedWarning, ParameterError
 from engine.scene import valid_values
@@ -46,6 +47,8 @@ SPECKLE_QUARTILES_DB = 10.0 * math.log10(math.log(4.0) / math.log(4.0 / 3.0))
 WINDOW_PX = 16
 #: Fewer usable windows than this and the image cannot say (the caller's default holds).
 MIN_WINDOWS = 10
+#: Above this an estimate says more about the scanner's smoothing than about its dynamic range.
+SMOOTHED_ABOVE_DB = 90.0
 #: Estimates outside this are clamped: no scanner shows less or more.
 DYNAMIC_RANGE_LIMITS_DB = (20.0, 120.0)
 
@@ -59,10 +62,10 @@ def _windows(values: np.ndarray) -> np.ndarray:
     return cut.transpose(0, 1, 3, 2, 4).reshape(-1, WINDOW_PX * WINDOW_PX)
 
 
-def estimate_dynamic_range(grey: Any) -> float | None:
-    """The dynamic range (dB) at which the image's speckle is fully developed, or None when
-    fewer than :data:`MIN_WINDOWS` windows are usable (no pixel missing, at most a fifth clipped
-    to black or white, quartiles inside the range)."""
+def _speckle_quartile_spread(grey: Any) -> float | None:
+    """The median interquartile range (grey levels) of the image's speckle over 16 x 16 windows
+    (no pixel missing, at most a fifth clipped to black or white, quartiles inside the range), or
+    None when fewer than :data:`MIN_WINDOWS` windows are usable."""
     windows = _windows(np.asarray(grey, dtype=np.float64))
     windows = windows[np.all(np.isfinite(windows), axis=1)]
     if len(windows) == 0:
@@ -72,29 +75,48 @@ def estimate_dynamic_range(grey: Any) -> float | None:
     spread = (high - low)[(low > 0) & (high < DISPLAY_MAX) & (clipped <= 0.2)]
     if len(spread) < MIN_WINDOWS or float(np.median(spread)) <= 0:
         return None
-    return float(np.clip(SPECKLE_QUARTILES_DB * DISPLAY_MAX / float(np.median(spread)), *DYNAMIC_RANGE_LIMITS_DB))
+    return float(np.median(spread))
 
 
-def despeckling_offset_db(intensity: Any) -> float:
-    """How much brighter (dB) the mean intensity of a speckle region shows than its speckle:
-    the median over windows of 10*log10(mean I) - mean(10*log10 I); 0 when no window is usable."""
-    windows = _windows(np.asarray(intensity, dtype=np.float64))
-    usable = windows[np.all(np.isfinite(windows) & (windows > 0), axis=1)]
-    if len(usable) < MIN_WINDOWS:
+def estimate_dynamic_range(grey: Any) -> float | None:
+    """The dynamic range (dB) at which the image's speckle is fully developed, or None when the
+    image holds too little speckle to say."""
+    spread = _speckle_quartile_spread(grey)
+    if spread is None:
+        return None
+    return float(np.clip(SPECKLE_QUARTILES_DB * DISPLAY_MAX / spread, *DYNAMIC_RANGE_LIMITS_DB))
+
+
+def brightness_offset(grey_in: Any, grey_out: Any) -> float:
+    """How many grey levels a despeckled image lost against its input where both show tissue:
+    the median over 16 x 16 windows (no pixel missing or clipped in the input) of the difference
+    of their mean grey levels. A method that estimates the mean intensity shows speckle brighter
+    than it was (the log of a mean exceeds the mean of the logs: 2.5 dB for fully developed
+    speckle), less so where its window holds few independent samples of correlated speckle;
+    measured, the shift holds for any method, window and speckle. 0 when no window is usable."""
+    before = _windows(np.asarray(grey_in, dtype=np.float64))
+    after = _windows(np.asarray(grey_out, dtype=np.float64))
+    usable = np.all(np.isfinite(before) & np.isfinite(after) & (before > 0) & (before < DISPLAY_MAX), axis=1)
+    if usable.sum() < MIN_WINDOWS:
         return 0.0
-    gaps = 10 * np.log10(usable.mean(axis=1)) - (10 * np.log10(usable)).mean(axis=1)
-    return float(np.median(gaps))
+    return float(np.median(before[usable].mean(axis=1) - after[usable].mean(axis=1)))
 
 
 @dataclass(frozen=True)
 class DisplayPlan:
     """How one run converts display grey levels: the dynamic range of its conversions, the factor
-    its intensity estimate is multiplied by before the output conversion, and what the output's
-    attributes say about both."""
+    its intensity estimate is multiplied by before the output conversion, whether the output's
+    brightness is to be matched to the input's (:func:`brightness_offset`; ``grey``: the input's
+    grey levels for that), and what the output's attributes say."""
 
     dynamic_range_db: float | None = None
     output_scale: float = 1.0
     attrs: dict[str, Any] = field(default_factory=dict)
+    grey: np.ndarray | None = None
+
+    @property
+    def matches_brightness(self) -> bool:
+        return self.grey is not None
 
 
 def plan_display(scene: xr.DataArray, *, display_native: bool, source: str, target: str, method: str) -> DisplayPlan:
@@ -105,7 +127,7 @@ def plan_display(scene: xr.DataArray, *, display_native: bool, source: str, targ
     if target == "display" and source != "display":
         raise ParameterError(
             f"display output needs display input: grey levels are relative to a display's top and dynamic range, which "
-            f"{source} data do not have; choose another output domain"
+            f"{source} data do not have; write intensity, amplitude or dB (a GeoTIFF) instead"
         )
     if display_native:
         if source == "display" and target != "display":
@@ -124,7 +146,12 @@ def plan_display(scene: xr.DataArray, *, display_native: bool, source: str, targ
     attrs: dict[str, Any] = {}
     grey = display_values(scene)
     if stated is not None:
-        dynamic_range, how = float(stated), "stated"
+        try:
+            dynamic_range, how = positive_dynamic_range(stated), "stated"
+        except ParameterError as error:
+            where = f" of {scene.attrs['source']}" if scene.attrs.get("source") else ""
+            raise ParameterError(f"the dynamic range{where} (its DESPECKLE_DYNAMIC_RANGE_DB tag or dynamic_range_db attribute) is "
+                                 f"unusable: {error}. State the right one (--dynamic-range)") from None
     else:
         found = estimate_dynamic_range(grey)
         if found is None:
@@ -137,13 +164,29 @@ def plan_display(scene: xr.DataArray, *, display_native: bool, source: str, targ
             dynamic_range, how = DEFAULT_DYNAMIC_RANGE_DB, "assumed"
         else:
             dynamic_range, how = found, "estimated from the speckle"
+            if found > SMOOTHED_ABOVE_DB:
+                warnings.warn(
+                    f"the speckle of this image is smoother than fully developed speckle at any usual dynamic range (estimate "
+                    f"{found:.0f} dB): the scanner smoothed or interpolated it. Filters will treat it as fully developed speckle "
+                    "at that range; if you know the scanner's setting (often printed on screen), state it (--dynamic-range)",
+                    DomainAssumedWarning,
+                    stacklevel=3,
+                )
     attrs.update(dynamic_range_db=round(dynamic_range, 2), dynamic_range_source=how)
-    scale = 1.0
-    if target == "display":
-        offset = despeckling_offset_db(display_to_intensity(grey, dynamic_range))
-        scale = float(10 ** (-offset / 10))
-        attrs["display_offset_db"] = round(-offset, 3)
-    return DisplayPlan(dynamic_range, scale, attrs)
+    return DisplayPlan(dynamic_range, 1.0, attrs, grey if target == "display" else None)
+
+
+def matched(plan: DisplayPlan, estimate: np.ndarray, method_domain: str) -> tuple[DisplayPlan, np.ndarray]:
+    """The plan with the intensity factor that gives ``estimate`` (in ``method_domain``) the input's
+    brightness, and the estimate as intensity."""
+    from engine.domain import convert
+
+    intensity = convert(estimate, method_domain, "intensity", plan.dynamic_range_db)
+    assert plan.grey is not None and plan.dynamic_range_db is not None
+    offset = brightness_offset(plan.grey, convert(intensity, "intensity", "display", plan.dynamic_range_db))
+    offset_db = offset * plan.dynamic_range_db / DISPLAY_MAX
+    attrs = {**plan.attrs, "display_offset_db": round(offset_db, 3)}
+    return DisplayPlan(plan.dynamic_range_db, float(10 ** (offset_db / 10)), attrs, None), intensity
 
 
 def display_values(scene: xr.DataArray) -> np.ndarray:
@@ -159,6 +202,8 @@ def display_values(scene: xr.DataArray) -> np.ndarray:
 def positive_dynamic_range(value: Any) -> float:
     """A stated dynamic range, checked: a finite number of dB within what scanners show."""
     try:
+        if isinstance(value, bool):
+            raise TypeError
         number = float(value)
     except (TypeError, ValueError):
         raise ParameterError(f"the dynamic range must be a number of dB, got {value!r}") from None

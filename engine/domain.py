@@ -41,7 +41,8 @@ def intensity_to_display(intensity: Any, dynamic_range_db: float) -> Any:
     positive = intensity > 0
     db = 10.0 * np.log10(np.where(positive, intensity, 1.0))
     grey = np.where(positive, DISPLAY_MAX * (1.0 + db / dynamic_range_db), 0.0)
-    return np.clip(grey, 0.0, DISPLAY_MAX).astype(getattr(intensity, "dtype", np.float64))
+    grey = np.where(np.isnan(intensity), np.nan, np.clip(grey, 0.0, DISPLAY_MAX))  # no pixel stays no pixel
+    return grey.astype(getattr(intensity, "dtype", np.float64))
 
 
 def check_domain(domain: Any, *, allow_complex: bool = True) -> str:
@@ -55,7 +56,10 @@ def check_domain(domain: Any, *, allow_complex: bool = True) -> str:
 
 def _dynamic_range(dynamic_range_db: float | None) -> float:
     if dynamic_range_db is None:
-        raise ParameterError("display grey levels need their dynamic range (dynamic_range_db, --dynamic-range)")
+        raise ParameterError(
+            "display grey levels (B-mode, OCT) become intensity only with their dynamic range, which this step was not given: "
+            "despeckle them with despeckle run or engine.despeckle (which measure it), or state it (dynamic_range_db=)"
+        )
     return float(dynamic_range_db)
 
 

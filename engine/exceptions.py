@@ -48,6 +48,10 @@ class DomainAssumedWarning(DespeckleWarning):
     """The scene does not say whether it holds intensity, amplitude or dB; a default was assumed."""
 
 
+class DisplayImageAssumedWarning(DomainAssumedWarning):
+    """An 8-bit picture without a map was read as a display image (B-mode, OCT grey levels)."""
+
+
 class ChunkSizeWarning(DespeckleWarning):
     """The requested chunking was changed because it cannot carry the method's halo."""
 

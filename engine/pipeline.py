@@ -22,7 +22,7 @@ import xarray as xr
 from engine._options import get_option
 from engine._version import __version__
 from engine.conventions import DOMAIN_ATTRS, PROVENANCE_ATTRS, SCENE_STATISTICS_TAG
-from engine.display import plan_display, positive_dynamic_range
+from engine.display import matched, plan_display, positive_dynamic_range
 from engine.domain import check_domain, convert
 from engine.exceptions import (
     InputError,
@@ -152,6 +152,11 @@ def despeckle(
     """
     scene = as_scene(data, domain=domain, looks=looks)
     if dynamic_range_db is not None:
+        if scene.attrs["domain"] != "display":
+            raise ParameterError(
+                f"a dynamic range describes display images (B-mode, OCT grey levels); this scene holds {scene.attrs['domain']} "
+                "values: leave dynamic_range_db (--dynamic-range) out, or say the input is a display image (--domain display)"
+            )
         scene.attrs["dynamic_range_db"] = positive_dynamic_range(dynamic_range_db)
     pieces = burst_pieces(scene)
     if len(pieces) > 1:
@@ -225,8 +230,13 @@ def despeckle(
             prepared.rechunk(chunks), chosen.kernel, halo=halo, parameters=kernel_parameters, statistics=statistics,
             edges=chosen.edge_aware,
         )
+    method_domain = chosen.domain
+    if display.matches_brightness:
+        # The shift back to the input's brightness is measured on the whole estimate.
+        display, estimate = matched(display, np.asarray(filtered.compute()), chosen.domain)
+        filtered, method_domain = da.from_array(estimate, chunks=filtered.chunks), "intensity"
     result = filtered.map_blocks(
-        _finish_block, source=chosen.domain, target=target, dynamic_range_db=display.dynamic_range_db, scale=display.output_scale,
+        _finish_block, source=method_domain, target=target, dynamic_range_db=display.dynamic_range_db, scale=display.output_scale,
         dtype=np.float32,
         meta=np.empty((0,) * prepared.ndim, dtype=np.float32),
     )

@@ -143,7 +143,9 @@ class SceneSource:
         try:
             data = self.reader.read(opened(self.reader), (*leading, rows, cols))
         except OSError as error:
-            failure = InputError(f"reading {self.reader.path} failed: {error}. Is the file complete, and still there?")
+            # rasterio's wording points at an exception the user never sees.
+            said = str(error).replace("See previous exception for details.", "").strip().rstrip(".")
+            failure = InputError(f"reading {self.reader.path} failed: {said}. Is the file complete, and still there?")
         if failure is not None:  # raised without GDAL's exception as context, which dask.distributed cannot unpickle
             raise failure
         if self.band_dropped:

@@ -21,8 +21,10 @@ _SAMPLE_PX = 1024
 
 
 def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:  # type: ignore[type-arg]
-    parser = subparsers.add_parser("info", help="describe a scene as the engine reads it")
-    parser.add_argument("input")
+    parser = subparsers.add_parser("info", help="describe a scene as the engine reads it",
+                                   description="Describe a scene as the engine reads it: size, bands, domain, georeferencing, and what "
+                                   "its values say (the looks of SAR data, the dynamic range of a display image).")
+    parser.add_argument("input", help="a scene file (GeoTIFF, Zarr, SLC, RF, PNG/JPEG/BMP...)")
     parser.add_argument("--domain", type=str.lower, choices=DOMAINS, help="what the input holds, if its metadata do not say")
     parser.add_argument("--band", type=int, action="append", help="1-based band(s) to describe")
     parser.add_argument("--variable", help="variable of a Zarr store, or dataset/polarisation of an HDF5 file")
@@ -64,6 +66,8 @@ def handle(args: argparse.Namespace, reporter: Reporter) -> int:
         return 0
     width = max(len(k) for k in info)
     for key, value in info.items():
+        if key == "looks" and scene.attrs["domain"] == "display":
+            continue  # grey levels: their dynamic range says what looks say of SAR data
         if key == "looks" and not looks_stated(scene):
             value = f"{value} (assumed: the file does not say; filters use it, looks-unet estimates the looks instead)"
         if key == "dynamic_range_estimate" and value is not None:

@@ -72,7 +72,8 @@ def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:
     slc.add_argument("--multilook", metavar="AZxRG", help="average intensity over AZ x RG pixels before despeckling (e.g. 1x4)")
     out = parser.add_argument_group("output")
     out.add_argument("--output-domain", type=str.lower, choices=[d for d in DOMAINS if d != "complex"], help="domain of the output; default: the input's")
-    out.add_argument("--format", choices=FORMATS, help="output format; default from the output name")
+    out.add_argument("--format", choices=FORMATS, help="output format; default from the output name (picture: an 8-bit PNG, JPEG "
+                     "or BMP of a display image, by the name's suffix)")
     add_compress_option(out)
     out.add_argument("--overwrite", action="store_true", help="replace an existing output")
     out.add_argument("--resume", action="store_true", help="continue an interrupted Zarr output of the same run")

@@ -133,11 +133,13 @@ def remove_stale_temporaries(target: Path) -> None:
     """Remove the temporaries of ``target`` (and GDAL's files beside them) whose writer is gone."""
     prefix = f".{target.name}."
     try:
-        candidates = [p for p in target.parent.iterdir() if p.name.startswith(prefix) and ".partial" in p.name]
+        # Also the temporaries of its temporaries (".<target's temporary>.<owner>..."): a picture's staging GeoTIFF.
+        candidates = [p for p in target.parent.iterdir() if p.name.lstrip(".").startswith(prefix[1:]) and ".partial" in p.name]
     except OSError:
         return
     for candidate in candidates:
-        if _owner_gone(candidate.name[len(prefix) :].rsplit("-", 1)[0]):  # host-pid, before the random part
+        first = candidate.name.lstrip(".")[len(prefix) - 1 :].split(".partial")[0]
+        if _owner_gone(first.rsplit("-", 1)[0]):  # host-pid, before the random part of the outermost name
             remove(candidate)
 
 

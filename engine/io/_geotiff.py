@@ -309,6 +309,18 @@ PICTURE_DRIVERS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".bmp": "BMP"
 _JPEG_QUALITY = 95
 
 
+def has_palette(path: Path) -> bool:
+    """Whether a raster's first band holds colour-table indices (a palette PNG, GIF, BMP)."""
+    from rasterio.enums import ColorInterp
+
+    try:
+        with warnings.catch_warnings(), rasterio.open(path) as src:
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            return src.colorinterp[0] == ColorInterp.palette
+    except (RasterioError, IndexError):
+        return False
+
+
 def convert_to_picture(source: Path, target: Path, *, driver: str) -> None:
     """Rewrite a finished float GeoTIFF of display grey levels as an 8-bit picture (GDAL's PNG,
     JPEG or BMP ``driver``): rounded, clipped to 0-255, no pixel (NaN) black. Nothing is written

@@ -10,7 +10,13 @@ import numpy as np
 import xarray as xr
 
 from engine._options import get_option
-from engine.exceptions import DomainAssumedWarning, InputError, MissingGeoreferenceWarning, ParameterError
+from engine.exceptions import (
+    DisplayImageAssumedWarning,
+    DomainAssumedWarning,
+    InputError,
+    MissingGeoreferenceWarning,
+    ParameterError,
+)
 from engine.io import _geotiff, _hdf5, _npy, _raw, _sentinel1, _ultrasound_rf, _zarr
 from engine.io._formats import OPTION_FLAGS, InputFormat, OpenRequest
 from engine.io._geotiff import PICTURE_DRIVERS
@@ -122,15 +128,22 @@ def open_scene(
     band_names = scene.attrs.get("band_names") or scene.attrs.get("long_name") or ()
     declared = domain or domain_from_metadata(scene.attrs, tuple(band_names) if not isinstance(band_names, str) else (band_names,))
     georeferenced = georeference_of(scene).is_georeferenced
+    if path.suffix.lower() in PICTURE_DRIVERS and _geotiff.has_palette(path) and not complex_pairs:
+        raise InputError(
+            f"{path.name} is an indexed-colour (palette) picture: its values are colour numbers, not grey levels or intensities. "
+            "Save it as a greyscale picture first (e.g. with PIL: Image.open(path).convert('L').save(...))"
+        )
     if declared is None and path.suffix.lower() in PICTURE_DRIVERS and scene.dtype == np.uint8 and not georeferenced:
         # An 8-bit picture without a map is what scanners export: a display image.
         warnings.warn(
             f"{path.name}: an 8-bit picture, read as a display image (log-compressed grey levels: B-mode ultrasound, OCT). "
             "If it holds SAR amplitude (a quick-look), pass domain='amplitude' (--domain amplitude)",
-            DomainAssumedWarning,
+            DisplayImageAssumedWarning,
             stacklevel=2,
         )
         declared = "display"
+    if declared == "display" and bands is None and scene.ndim == 3 and scene.shape[0] in (2, 3, 4):
+        scene = _grey_of_picture(scene, path)
     if found.georeferenced(path) and not georeferenced:
         warnings.warn(
             f"{path} has no CRS, geotransform or GCPs; the output will not be georeferenced either",
@@ -143,6 +156,24 @@ def open_scene(
     if stated_range is not None and scene.attrs["domain"] == "display":
         scene.attrs["dynamic_range_db"] = stated_range
     return scene
+
+
+def _grey_of_picture(scene: xr.DataArray, path: Path) -> xr.DataArray:
+    """A display image saved as grey + alpha, RGB or RGBA: the grey band when the colour channels
+    agree (a grey screenshot), without its alpha; otherwise the colour channels, said."""
+    count = scene.shape[0]
+    colours = 1 if count == 2 else 3
+    values = np.asarray(scene.isel({scene.dims[0]: slice(0, colours)}).values)  # a picture: small
+    if colours == 1 or all(np.array_equal(values[0], values[i]) for i in range(1, colours)):
+        return scene.isel({scene.dims[0]: [0]})
+    warnings.warn(
+        f"{path.name}: a colour picture (its channels differ: coloured annotations or Doppler?); each colour channel is "
+        "despeckled on its own" + (" and the alpha channel is left out" if count == 4 else "")
+        + ". For the grey image alone choose a channel (--band 1)",
+        DomainAssumedWarning,
+        stacklevel=3,
+    )
+    return scene.isel({scene.dims[0]: slice(0, 3)})
 
 
 def describe_scene(scene: xr.DataArray) -> dict[str, Any]:

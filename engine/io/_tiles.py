@@ -33,7 +33,7 @@ from engine._gdal import bound_gdal_cache
 from engine._options import get_option
 from engine.conventions import DOMAIN_TAG, SCENE_STATISTICS_TAG
 from engine.domain import check_domain
-from engine.exceptions import DespeckleWarning, DomainAssumedWarning, InputError, ParameterError
+from engine.exceptions import DespeckleWarning, DisplayImageAssumedWarning, DomainAssumedWarning, InputError, ParameterError
 from engine.io._atomic import check_output_path, check_space, commit, mark_as_ours, remove, temporary_sibling, writing
 from engine.io._geotiff import check_complete, check_written, create_geotiff, numpy_dtype
 from engine.methods import get_method, list_methods
@@ -220,8 +220,14 @@ def _scene_statistics(source: Path, domain: str | None) -> dict[str, float]:
         warnings.simplefilter("error", DomainAssumedWarning)
         try:
             scene = open_scene(source, domain=domain)
+        except DisplayImageAssumedWarning:
+            scene = None
+            domain = "display"
         except DomainAssumedWarning:
             scene = None
+    if domain == "display" or (scene is not None and scene.attrs["domain"] == "display"):
+        raise ParameterError(f"{source.name} is a display image (B-mode, OCT grey levels): pictures are despeckled whole "
+                             "(despeckle run), not tiled")
     if scene is None:
         warnings.warn(
             f"{source.name} does not say whether it holds intensity, amplitude or dB values: the tiles carry no scene "

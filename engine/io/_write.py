@@ -84,6 +84,8 @@ def infer_format(path: Path, requested: str | None) -> str:
             raise ParameterError(f"output format must be one of {', '.join(FORMATS)}, got {requested!r}")
         if fmt == "picture" and suffix not in _geotiff.PICTURE_DRIVERS:
             raise ParameterError(f"picture output needs a {'/'.join(_geotiff.PICTURE_DRIVERS)} name, got {path.name!r}")
+        if fmt != "picture" and suffix in _geotiff.PICTURE_DRIVERS:
+            raise ParameterError(f"a {fmt} output named {path.name!r} would be a raster under a picture's name: name it .tif (or .zarr)")
         return fmt
     if suffix == ".zarr":
         return "zarr"
@@ -269,8 +271,8 @@ def _write_picture(scene: xr.DataArray, target: Path, job: _Job) -> WriteResult:
     domain = scene.attrs.get("domain")
     if domain != "display":
         raise ParameterError(
-            f"{target.suffix} files hold 8-bit display images (grey levels 0-255); this output holds {domain} values: write "
-            "a GeoTIFF (.tif), or give display input (--domain display)"
+            f"{target.suffix} files hold 8-bit display images (B-mode, OCT grey levels 0-255); this output holds {domain} values: "
+            "write a GeoTIFF (.tif)"
         )
     bands = 1 if scene.ndim == 2 else scene.shape[0]
     if scene.ndim > 3 or bands not in (1, 3):
@@ -279,7 +281,7 @@ def _write_picture(scene: xr.DataArray, target: Path, job: _Job) -> WriteResult:
     staging = staging.with_name(staging.name + ".tif")  # still a temporary of target's (stale ones are removed)
     picture = temporary_sibling(target)
     try:
-        written = _write_geotiff(scene, staging, "gtiff", "none", 256, replace(job, overwrite=False))
+        written = _write_geotiff(scene, staging, "gtiff", "deflate", 256, replace(job, overwrite=False))
         writing(target, partial(_geotiff.convert_to_picture, staging, picture, driver=_geotiff.PICTURE_DRIVERS[target.suffix.lower()]))
         remove(staging)
         writing(target, partial(commit, picture, target, overwrite=job.overwrite))

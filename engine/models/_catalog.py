@@ -114,7 +114,7 @@ SPECKLE2VOID_ULTRASOUND = register_model(
         ),
         maturity="study",
         maturity_note="kept for the ultrasound comparison (benchmarks ultrasound): a blind-spot model trained on "
-                      "a few B-mode frames, not for production",
+                      "one beamformed RF frame of one muscle, not for production; for B-mode and OCT images use ultrasound-unet",
     )
 )
 

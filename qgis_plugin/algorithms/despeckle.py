@@ -19,6 +19,8 @@ from ._base import EngineAlgorithm, help_text
 DECORRELATION = ["when the method needs it", "yes", "no"]
 #: What the engine writes: any other extension is refused before the run, not after it.
 WRITTEN_EXTENSIONS = (".tif", ".tiff")
+#: Pictures, for display images (B-mode, OCT), from engines whose contract lists that format.
+PICTURE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
 #: Search words (the Processing toolbox's filter finds algorithms by them).
 TAGS = ["SAR", "radar", "Sentinel-1", "speckle", "despeckle", "noise", "filter", "backscatter", "ultrasound", "B-mode", "OCT"]
 #: Parameters shown under Advanced when an engine's contract does not flag them (contract 1 does).
@@ -201,8 +203,11 @@ class MethodAlgorithm(EngineAlgorithm):
         output = parameters.get(self.OUTPUT)
         output = getattr(output, "sink", output)
         output = output.staticValue() if hasattr(output, "staticValue") else output
-        if isinstance(output, str) and output and output != QgsProcessing.TEMPORARY_OUTPUT and not output.lower().endswith(WRITTEN_EXTENSIONS):
-            return False, self.tr(f"the engine writes GeoTIFF: name the output .tif (got {output}); "
+        pictures = "picture" in self.contract.get("formats", ())
+        written = WRITTEN_EXTENSIONS + (PICTURE_EXTENSIONS if pictures else ())
+        if isinstance(output, str) and output and output != QgsProcessing.TEMPORARY_OUTPUT and not output.lower().endswith(written):
+            also = " (or .png/.jpg/.bmp for a display image: B-mode, OCT)" if pictures else ""
+            return False, self.tr(f"the engine writes GeoTIFF: name the output .tif{also} (got {output}); "
                                   "convert it afterwards with Raster > Conversion > Translate if another format is needed")
         for p in self.method["parameters"]:
             value = parameters.get(p["name"].upper())

@@ -198,6 +198,26 @@ def test_named_domain_values_and_refused_output_formats(qgis_python: str, qgis_e
     assert "INPUT_DOMAIN must be one of" in outcome["error"]
 
 
+def test_display_images_in_and_pictures_out(qgis_python: str, qgis_env: dict, shared_data: Path, tmp_path: Path) -> None:
+    """A B-mode PNG through a filter into a PNG, as the command line does it; a SAR scene cannot
+    become a picture, said by the engine before anything is written."""
+    from PIL import Image
+
+    from engine.bmode import BModeImaging
+
+    grey = BModeImaging().simulate(np.ones((200, 200)), np.random.default_rng(0)).display
+    Image.fromarray(grey.astype(np.uint8)).save(tmp_path / "bmode.png")
+    params = {"INPUT": str(tmp_path / "bmode.png"), "OUTPUT": str(tmp_path / "smooth.png")}
+    outcome = harness(qgis_python, qgis_env, command="run", algorithm="despeckle:lee", parameters=params)
+    assert "error" not in outcome, outcome
+    with Image.open(tmp_path / "smooth.png") as image:
+        smooth = np.asarray(image, dtype=np.float64)
+    assert image.mode == "L" and abs(smooth.mean() - grey.mean()) < 0.05 * grey.mean() and smooth.std() < grey.std()
+    sar = {"INPUT": str(shared_data / GEOTIFF), "INPUT_DOMAIN": "db", "OUTPUT": str(tmp_path / "sar.png")}
+    outcome = harness(qgis_python, qgis_env, command="run", algorithm="despeckle:lee", parameters=sar)
+    assert "8-bit display images" in outcome["error"] and not (tmp_path / "sar.png").exists()
+
+
 def test_a_model_run_cancels_within_5_s_and_its_progress_is_monotone_to_100(qgis_python: str, qgis_env: dict, tmp_path: Path) -> None:
     scene = tmp_path / "big.tif"
     engine.write_scene(engine.synthetic.synthetic_scene((3072, 3072), seed=1, chunk_px=512), scene)
