@@ -28,11 +28,11 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from scipy import ndimage
 
 from engine.domain import (
     DEFAULT_DYNAMIC_RANGE_DB,
     DISPLAY_MAX,
-    LOG_SPECKLE_MEAN_DB,
     NOMINAL_DISPLAY_RANGE_DB,
 )
 from engine.exceptions import DomainAssumedWarning, ParameterError
@@ -105,18 +105,20 @@ def brightness_offset(grey_in: Any, grey_out: Any) -> float:
 @dataclass(frozen=True)
 class DisplayPlan:
     """How one run converts display grey levels: the dynamic range of its conversions, the factor
-    its intensity estimate is multiplied by before the output conversion, whether the output's
-    brightness is to be matched to the input's (:func:`brightness_offset`; ``grey``: the input's
-    grey levels for that), and what the output's attributes say."""
+    its intensity estimate is multiplied by before the output conversion, what the output's
+    brightness is matched to (``grey``: the input's grey levels, :func:`brightness_offset`;
+    ``intensity``: the input's intensity, :func:`intensity_ratio`), and what the output's
+    attributes say."""
 
     dynamic_range_db: float | None = None
     output_scale: float = 1.0
     attrs: dict[str, Any] = field(default_factory=dict)
     grey: np.ndarray | None = None
+    intensity: np.ndarray | None = None
 
     @property
     def matches_brightness(self) -> bool:
-        return self.grey is not None
+        return self.grey is not None or self.intensity is not None
 
 
 def plan_display(scene: xr.DataArray, *, display_native: bool, source: str, target: str, method: str) -> DisplayPlan:
@@ -136,10 +138,18 @@ def plan_display(scene: xr.DataArray, *, display_native: bool, source: str, targ
                 "or complex (beamformed IQ) data"
             )
         if source == "display":
-            return DisplayPlan(NOMINAL_DISPLAY_RANGE_DB, 1.0, {"dynamic_range_db": scene.attrs.get("dynamic_range_db")} if scene.attrs.get("dynamic_range_db") else {})
-        # Its estimate keeps the grey level of speckle; the mean intensity is brighter by the
-        # mean of log speckle.
-        return DisplayPlan(None, float(10 ** (-LOG_SPECKLE_MEAN_DB / 10)))
+            # Trained to keep the grey level of speckle; measured and held to it all the same, as
+            # for every method (images unlike its training data could shift it).
+            stated = {"dynamic_range_db": scene.attrs["dynamic_range_db"]} if scene.attrs.get("dynamic_range_db") else {}
+            return DisplayPlan(NOMINAL_DISPLAY_RANGE_DB, 1.0, stated, display_values(scene))
+        # Its estimate keeps the grey level of speckle; the mean intensity is brighter (by the
+        # mean of log speckle where the speckle is fully developed): measured on this scene.
+        from rasterio.errors import NotGeoreferencedWarning
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            intensity = np.asarray(valid_values(scene, "intensity").compute(), dtype=np.float64)
+        return DisplayPlan(None, 1.0, {}, None, intensity)
     if source != "display":
         return DisplayPlan()
     stated = scene.attrs.get("dynamic_range_db")
@@ -182,11 +192,33 @@ def matched(plan: DisplayPlan, estimate: np.ndarray, method_domain: str) -> tupl
     from engine.domain import convert
 
     intensity = convert(estimate, method_domain, "intensity", plan.dynamic_range_db)
+    if plan.intensity is not None:
+        factor = intensity_ratio(plan.intensity, intensity)
+        # Scaled, but as the models' radiometric guard holds it: pixels passed through as measured
+        # (point targets, zeros) stay so, and no estimate rises above the largest input within
+        # 4 px (engine/models/_radiometry.py).
+        measured = np.nan_to_num(plan.intensity, nan=0.0)
+        passed = intensity == measured
+        ceiling = ndimage.maximum_filter(measured, size=9, mode="nearest")
+        intensity = np.where(passed, intensity, np.minimum(intensity * factor, ceiling)).astype(np.float32)
+        return DisplayPlan(plan.dynamic_range_db, 1.0, {**plan.attrs, "intensity_factor": round(factor, 4)}), intensity
     assert plan.grey is not None and plan.dynamic_range_db is not None
     offset = brightness_offset(plan.grey, convert(intensity, "intensity", "display", plan.dynamic_range_db))
     offset_db = offset * plan.dynamic_range_db / DISPLAY_MAX
     attrs = {**plan.attrs, "display_offset_db": round(offset_db, 3)}
-    return DisplayPlan(plan.dynamic_range_db, float(10 ** (offset_db / 10)), attrs, None), intensity
+    return DisplayPlan(plan.dynamic_range_db, float(10 ** (offset_db / 10)), attrs), intensity
+
+
+def intensity_ratio(intensity_in: Any, intensity_out: Any) -> float:
+    """The factor that gives an estimate its input's mean intensity: the median over 16 x 16
+    windows (every pixel valid and positive in both) of the ratio of their means; 1 when no
+    window is usable."""
+    before = _windows(np.asarray(intensity_in, dtype=np.float64))
+    after = _windows(np.asarray(intensity_out, dtype=np.float64))
+    usable = np.all(np.isfinite(before) & np.isfinite(after) & (before > 0) & (after > 0), axis=1)
+    if usable.sum() < MIN_WINDOWS:
+        return 1.0
+    return float(np.median(before[usable].mean(axis=1) / after[usable].mean(axis=1)))
 
 
 def display_values(scene: xr.DataArray) -> np.ndarray:

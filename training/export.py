@@ -14,6 +14,7 @@ import torch
 from safetensors.torch import save_file
 
 from engine import __version__
+from engine.domain import NOMINAL_DISPLAY_RANGE_DB
 from engine.models import INPUT_CONVENTION, SPECS, WEIGHTS_DIR, measure_halo, probe_size_px, sha256
 from training.config import TrainConfig
 
@@ -64,10 +65,8 @@ def export_weights(network: Any, config: TrainConfig, summary: dict[str, Any], d
         "name": spec.name,
         "title": spec.title,
         "architecture": spec.network,
-        "architecture_config": dict(config.architecture),
         "parameters": int(sum(p.numel() for p in network.parameters())),
-        "domain": "intensity",
-        "normalisation": f"input {INPUT_CONVENTION}; output * scene median",
+        **conventions(config),
         "halo_px": halo,
         "halo_threshold": "influence below 1e-6 of the strongest (gradient of one output pixel)",
         "stride_px": spec.stride_px,
@@ -98,6 +97,19 @@ def export_weights(network: Any, config: TrainConfig, summary: dict[str, Any], d
     }
     (folder / f"{spec.name}.json").write_text(json.dumps(card, indent=2) + "\n")
     return weights
+
+
+def conventions(config: TrainConfig) -> dict[str, Any]:
+    """What a runtime outside the engine needs to reproduce it: the network's whole configuration
+    (the model's own settings and the run's), and what it is fed and returns."""
+    spec = SPECS[config.model]
+    normalisation = f"input {INPUT_CONVENTION}; output * scene median"
+    if spec.display_native:
+        normalisation = (f"display grey levels g read as intensity 10^((g / 255 - 1) * {NOMINAL_DISPLAY_RANGE_DB / 10:g}) whatever the "
+                         f"image's dynamic range; {normalisation}; back to grey levels on that scale, the estimate keeping the grey "
+                         "level of speckle (the engine then matches its brightness to the input's)")
+    architecture = {k: list(v) if isinstance(v, tuple) else v for k, v in {**spec.config_overrides, **config.architecture}.items()}
+    return {"architecture_config": architecture, "domain": "display" if spec.display_native else "intensity", "normalisation": normalisation}
 
 
 def speckle_trained_for(config: TrainConfig) -> str:
@@ -145,6 +157,7 @@ def revalidate(config: TrainConfig) -> dict[str, float]:
     metrics = validate(method, config.data_dir(), config.validation, device=str(device))
     card["training"].setdefault("metrics_at_training", card["metrics"])
     card["metrics"] = metrics
+    card.update(conventions(config))  # as the engine now runs it
     card["metrics_measured"] = {
         "engine_version": __version__,
         "torch_version": torch.__version__,

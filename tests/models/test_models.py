@@ -100,6 +100,9 @@ def test_models__equal_the_network_run_on_the_whole_scene_at_once(model_name: st
     """At the scene's edge the network's own padding is the border condition, as in training:
     the engine's tiles give what one forward pass over the whole scene gives."""
     method = method_for(model_name)
+    if method.display_native:
+        pytest.skip("a display model's intensity estimate is scaled to its input's mean intensity by a factor measured on the "
+                    "whole scene (tests/test_display.py); its network runs through the same windows as lite-unet's")
     stride, halo = method.alignment_px, method.halo_px(method.resolve({}))
     image = speckled((2 * halo + 3 * stride + 5, 2 * halo + 7))  # ragged: the far edges pad to the stride
     image[10:20, 30:45] = np.nan  # nodata is the scene median, not an edge
