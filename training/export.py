@@ -105,9 +105,10 @@ def conventions(config: TrainConfig) -> dict[str, Any]:
     spec = SPECS[config.model]
     normalisation = f"input {INPUT_CONVENTION}; output * scene median"
     if spec.display_native:
-        normalisation = (f"display grey levels g read as intensity 10^((g / 255 - 1) * {NOMINAL_DISPLAY_RANGE_DB / 10:g}) whatever the "
-                         f"image's dynamic range; {normalisation}; back to grey levels on that scale, the estimate keeping the grey "
-                         "level of speckle (the engine then matches its brightness to the input's)")
+        normalisation = (f"display grey levels g read as intensity 10^((g / 255 - 1) * D / 10), D = {NOMINAL_DISPLAY_RANGE_DB:g} dB "
+                         "(the scale it was trained on), or the image's dynamic range measured on its speckle where that is "
+                         f"narrower (engine.display); {normalisation}; back to grey levels on that scale, the estimate keeping the "
+                         "grey level of speckle (the engine then matches its brightness to the input's)")
     architecture = {k: list(v) if isinstance(v, tuple) else v for k, v in {**spec.config_overrides, **config.architecture}.items()}
     return {"architecture_config": architecture, "domain": "display" if spec.display_native else "intensity", "normalisation": normalisation}
 
