@@ -34,6 +34,7 @@ from engine.domain import (
     DEFAULT_DYNAMIC_RANGE_DB,
     DISPLAY_MAX,
     NOMINAL_DISPLAY_RANGE_DB,
+    display_to_intensity,
 )
 from engine.exceptions import DomainAssumedWarning, ParameterError
 from engine.scene import valid_values
@@ -141,10 +142,15 @@ def plan_display(scene: xr.DataArray, *, display_native: bool, source: str, targ
         if source == "display":
             # It reads grey levels on the nominal scale, or on the image's own measured range where
             # that is narrower: no speckle then looks wider than fully developed speckle, which it
-            # handles poorly (at 45 dB: 27 dB PSNR on the nominal scale, 33 on the measured one;
-            # benchmarks/results/ultrasound.md). Trained to keep the grey level of speckle, it is
+            # handles poorly (simulated fine grain at 45 dB: 27 dB PSNR on the nominal scale, 33 on
+            # the measured one). Trained to keep the grey level of speckle, it is
             # measured and held to it all the same, as every method is.
             grey = display_values(scene)
+            if scene.attrs.get("dynamic_range_db"):
+                warnings.warn(
+                    f"{method!r} measures the spread of the image's speckle itself: the stated dynamic range is recorded, "
+                    "not used", DomainAssumedWarning, stacklevel=3,
+                )
             measured = estimate_dynamic_range(grey)
             scale = min(measured, NOMINAL_DISPLAY_RANGE_DB) if measured is not None else NOMINAL_DISPLAY_RANGE_DB
             attrs = {"dynamic_range_db": scene.attrs["dynamic_range_db"]} if scene.attrs.get("dynamic_range_db") else {}
@@ -214,6 +220,16 @@ def matched(plan: DisplayPlan, estimate: np.ndarray, method_domain: str) -> tupl
     offset_db = offset * plan.dynamic_range_db / DISPLAY_MAX
     attrs = {**plan.attrs, "display_offset_db": round(offset_db, 3)}
     return DisplayPlan(plan.dynamic_range_db, float(10 ** (offset_db / 10)), attrs), intensity
+
+
+def tissue_median(plan: DisplayPlan) -> np.float64:
+    """The median intensity (on the plan's scale) of the pixels a display image shows as tissue:
+    black, below the display's range, is left out. A scan's black surroundings (sector scans,
+    screenshots) would otherwise pull the median a model normalises by far below the tissue's."""
+    assert plan.grey is not None and plan.dynamic_range_db is not None
+    tissue = plan.grey[np.isfinite(plan.grey) & (plan.grey > 0)]
+    grey = float(np.median(tissue)) if tissue.size else DISPLAY_MAX / 2
+    return np.float64(display_to_intensity(grey, plan.dynamic_range_db))
 
 
 def intensity_ratio(intensity_in: Any, intensity_out: Any) -> float:

@@ -22,7 +22,7 @@ import xarray as xr
 from engine._options import get_option
 from engine._version import __version__
 from engine.conventions import DOMAIN_ATTRS, PROVENANCE_ATTRS, SCENE_STATISTICS_TAG
-from engine.display import matched, plan_display, positive_dynamic_range
+from engine.display import matched, plan_display, positive_dynamic_range, tissue_median
 from engine.domain import check_domain, convert
 from engine.exceptions import (
     InputError,
@@ -176,6 +176,10 @@ def despeckle(
         if scene.attrs["domain"] != "complex":
             raise ParameterError("decorrelation needs complex (SLC) input; this scene holds " + scene.attrs["domain"])
         scene = as_scene(whiten(scene))
+    if chosen.display_native and scene.attrs["domain"] == "display" and "point_targets" not in parameters:
+        # The bright speckle of a smoothed, log-compressed picture is no point target (passed through
+        # it left white dots); a display model learnt its specular reflectors. Said in its help.
+        parameters = {**parameters, "point_targets": False}
     # Assumed looks are no statement: a method that estimates the looks does so.
     assumed = not looks_stated(scene)
     resolved = chosen.resolve(parameters, {k: v for k, v in scene.attrs.items() if not (assumed and k == "looks")})
@@ -210,6 +214,8 @@ def despeckle(
     display = plan_display(scene, display_native=chosen.display_native, source=source, target=target, method=chosen.name)
     prepared = valid_values(scene, chosen.domain, label=label, dynamic_range_db=display.dynamic_range_db)
     statistics = chosen.scene_statistics(prepared, resolved, recorded_statistics(scene))
+    if "scene_median" in statistics and display.grey is not None and chosen.display_native:
+        statistics["scene_median"] = da.asarray(tissue_median(display))  # black surroundings are not tissue
     chunks = aligned_chunks(prepared.chunks, chosen.alignment_px)
     reader, why_not = locate_source(scene)
     if reader is None and SOURCE_ENCODING in scene.encoding:

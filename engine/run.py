@@ -108,7 +108,8 @@ def despeckle_file(
     also into PNG, JPEG or BMP).
 
     ``method`` is a registered name, a :class:`Method`, or None / ``"auto"`` (the best
-    available model; a classical filter for 8-bit display images). The input options are those
+    available model for the scene: ultrasound-unet for display images; a classical filter for
+    other 8-bit images or without PyTorch). The input options are those
     of :func:`engine.open_scene`; ``multilook`` (``"AZxRG"``) and ``decorrelate`` prepare
     complex input; ``dynamic_range_db`` is that of a display image (default: measured on its
     speckle); ``parameters`` are the method's. Output options are those of
@@ -126,8 +127,12 @@ def despeckle_file(
     # Large-reach models prefer large chunks (the halo is recomputed around every chunk).
     chunk = chunk_px if chunk_px is not None else chosen.preferred_chunk_px
     scene = open_scene(path, chunk_px=chunk, domain=domain, looks=looks, nodata=nodata, **options)
-    if auto and not parameters:
-        chosen = choose_method(method, scene)  # "auto" also looks at the scene (8-bit display images)
+    if auto:
+        # "auto" also looks at the scene (display images, other 8-bit images); the options given
+        # go with it when it takes them (--device, --precision...), else with the first choice.
+        for_scene = choose_method(method, scene)
+        if set(parameters) <= {p.name for p in for_scene.parameters}:
+            chosen = for_scene
     steps = parse_multilook(multilook)
     result = despeckle(prepare(scene, multilook=steps, decorrelate=decorrelate), chosen, output_domain=output_domain,
                        decorrelate=False if steps else decorrelate, dynamic_range_db=dynamic_range_db, **parameters)

@@ -200,9 +200,21 @@ def test_ultrasound_model__tiled_equals_whole_and_ignores_the_stated_range(ultra
     whole = engine.despeckle(grey, ultrasound_model, domain="display").values
     tiled = engine.despeckle(xr.DataArray(grey, dims=("y", "x")).chunk(96), ultrasound_model, domain="display").compute().values
     np.testing.assert_allclose(tiled, whole, atol=1e-3)
-    # It reads grey levels on its own scale: a stated dynamic range changes nothing.
-    stated = engine.despeckle(grey, ultrasound_model, domain="display", dynamic_range_db=45).values
+    # It measures the speckle's spread itself: a stated dynamic range changes nothing, and it says so.
+    with pytest.warns(DomainAssumedWarning, match="recorded, not used"):
+        stated = engine.despeckle(grey, ultrasound_model, domain="display", dynamic_range_db=45).values
     np.testing.assert_array_equal(stated, whole)
+
+
+def test_ultrasound_model__a_black_surround_does_not_change_the_tissue(ultrasound_model: str) -> None:
+    """Sector scans and screenshots are framed in black: the model's normalisation ignores it."""
+    grey, _ = bmode(seed=16, size=260)
+    framed = np.zeros((grey.shape[0] + 200, grey.shape[1] + 200), np.float32)
+    framed[100:-100, 100:-100] = grey
+    alone = engine.despeckle(grey, ultrasound_model, domain="display").values
+    inside = engine.despeckle(framed, ultrasound_model, domain="display").values[100:-100, 100:-100]
+    core = (slice(70, -70), slice(70, -70))  # beyond the model's reach of the black
+    assert np.abs(inside[core] - alone[core]).mean() < 2.5  # the brightness match sees the frame's edge; 8 levels before
 
 
 def test_ultrasound_model__is_chosen_for_display_images_and_sar_models_warn(ultrasound_model: str, picture: Path) -> None:

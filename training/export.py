@@ -107,7 +107,7 @@ def conventions(config: TrainConfig) -> dict[str, Any]:
     if spec.display_native:
         normalisation = (f"display grey levels g read as intensity 10^((g / 255 - 1) * D / 10), D = {NOMINAL_DISPLAY_RANGE_DB:g} dB "
                          "(the scale it was trained on), or the image's dynamic range measured on its speckle where that is "
-                         f"narrower (engine.display); {normalisation}; back to grey levels on that scale, the estimate keeping the "
+                         f"narrower (engine.display), the median taken over the pixels not shown black; {normalisation}; back to grey levels on that scale, the estimate keeping the "
                          "grey level of speckle (the engine then matches its brightness to the input's)")
     architecture = {k: list(v) if isinstance(v, tuple) else v for k, v in {**spec.config_overrides, **config.architecture}.items()}
     return {"architecture_config": architecture, "domain": "display" if spec.display_native else "intensity", "normalisation": normalisation}

@@ -163,9 +163,13 @@ def _grey_of_picture(scene: xr.DataArray, path: Path) -> xr.DataArray:
     agree (a grey screenshot), without its alpha; otherwise the colour channels, said."""
     count = scene.shape[0]
     colours = 1 if count == 2 else 3
-    values = np.asarray(scene.isel({scene.dims[0]: slice(0, colours)}).values)  # a picture: small
-    if colours == 1 or all(np.array_equal(values[0], values[i]) for i in range(1, colours)):
-        return scene.isel({scene.dims[0]: [0]})
+    values = np.asarray(scene.isel({scene.dims[0]: slice(0, colours)}).values).astype(np.int16)  # a picture: small
+    # JPEG's colour compression leaves a few levels between the channels of a grey picture.
+    if colours == 1 or all(np.mean(np.abs(values[0] - values[i]) > 4) < 1e-3 for i in range(1, colours)):
+        grey = scene.isel({scene.dims[0]: [0]})
+        if isinstance(grey.attrs.get("band_names"), (list, tuple)):
+            grey.attrs["band_names"] = list(grey.attrs["band_names"])[:1]
+        return grey
     warnings.warn(
         f"{path.name}: a colour picture (its channels differ: coloured annotations or Doppler?); each colour channel is "
         "despeckled on its own" + (" and the alpha channel is left out" if count == 4 else "")

@@ -70,7 +70,8 @@ SUBTILE_PX = Parameter(
 )
 POINT_TARGETS = Parameter(
     "point_targets", bool, True,
-    "keep strong scatterers as measured: pixels that speckle around the estimate cannot explain (false-alarm rate 1e-4) pass through unchanged",
+    "keep strong scatterers as measured: pixels that speckle around the estimate cannot explain (false-alarm rate 1e-4) pass through "
+    "unchanged (not for display images given to a display model, unless set)",
     advanced=True,
 )
 #: Looks for networks conditioned on them: stated by the scene or the caller, else estimated.
