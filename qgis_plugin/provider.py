@@ -22,10 +22,14 @@ from .algorithms.tile import TileScene
 from .engine_cli import SETTING, configured_executable, query_methods
 
 CACHE_KEY = "despeckle/methods_cache"
-PLUGIN_VERSION = next(
-    (line.split("=", 1)[1].strip() for line in open(os.path.join(os.path.dirname(__file__), "metadata.txt"), encoding="utf-8")
-     if line.startswith("version=")), "unknown",
-)
+
+
+def _plugin_version():
+    with open(os.path.join(os.path.dirname(__file__), "metadata.txt"), encoding="utf-8") as metadata:  # closed: no ResourceWarning
+        return next((line.split("=", 1)[1].strip() for line in metadata if line.startswith("version=")), "unknown")
+
+
+PLUGIN_VERSION = _plugin_version()
 ICON = os.path.join(os.path.dirname(__file__), "icon.svg")
 #: The engine's method list as of this plugin's release (``make plugin`` refreshes it).
 SHIPPED_CONTRACT = os.path.join(os.path.dirname(__file__), "shipped_contract.json")
