@@ -34,6 +34,7 @@ from engine.domain import (
     DEFAULT_DYNAMIC_RANGE_DB,
     DISPLAY_MAX,
     NOMINAL_DISPLAY_RANGE_DB,
+    convert,
     display_to_intensity,
 )
 from engine.exceptions import DomainAssumedWarning, ParameterError
@@ -88,6 +89,20 @@ def estimate_dynamic_range(grey: Any) -> float | None:
     return float(np.clip(SPECKLE_QUARTILES_DB * DISPLAY_MAX / spread, *DYNAMIC_RANGE_LIMITS_DB))
 
 
+def _paired_window_means(before: Any, after: Any, positive_after: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
+    """Mean of each 16 x 16 window of two images of one grid, over the windows where both hold
+    every pixel, the first inside the display's range (or only positive when ``positive_after``:
+    intensities); None when fewer than :data:`MIN_WINDOWS` are usable."""
+    first = _windows(np.asarray(before, dtype=np.float64))
+    second = _windows(np.asarray(after, dtype=np.float64))
+    usable = np.isfinite(first) & np.isfinite(second) & (first > 0)
+    usable &= (second > 0) if positive_after else (first < DISPLAY_MAX)
+    rows = np.all(usable, axis=1)
+    if rows.sum() < MIN_WINDOWS:
+        return None
+    return first[rows].mean(axis=1), second[rows].mean(axis=1)
+
+
 def brightness_offset(grey_in: Any, grey_out: Any) -> float:
     """How many grey levels a despeckled image lost against its input where both show tissue:
     the median over 16 x 16 windows (no pixel missing or clipped in the input) of the difference
@@ -95,12 +110,8 @@ def brightness_offset(grey_in: Any, grey_out: Any) -> float:
     than it was (the log of a mean exceeds the mean of the logs: 2.5 dB for fully developed
     speckle), less so where its window holds few independent samples of correlated speckle;
     measured, the shift holds for any method, window and speckle. 0 when no window is usable."""
-    before = _windows(np.asarray(grey_in, dtype=np.float64))
-    after = _windows(np.asarray(grey_out, dtype=np.float64))
-    usable = np.all(np.isfinite(before) & np.isfinite(after) & (before > 0) & (before < DISPLAY_MAX), axis=1)
-    if usable.sum() < MIN_WINDOWS:
-        return 0.0
-    return float(np.median(before[usable].mean(axis=1) - after[usable].mean(axis=1)))
+    means = _paired_window_means(grey_in, grey_out)
+    return 0.0 if means is None else float(np.median(means[0] - means[1]))
 
 
 @dataclass(frozen=True)
@@ -157,17 +168,12 @@ def plan_display(scene: xr.DataArray, *, display_native: bool, source: str, targ
             return DisplayPlan(scale, 1.0, {**attrs, "grey_scale_db": round(scale, 2)}, grey)
         # Its estimate keeps the grey level of speckle; the mean intensity is brighter (by the
         # mean of log speckle where the speckle is fully developed): measured on this scene.
-        from rasterio.errors import NotGeoreferencedWarning
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NotGeoreferencedWarning)
-            intensity = np.asarray(valid_values(scene, "intensity").compute(), dtype=np.float64)
-        return DisplayPlan(None, 1.0, {}, None, intensity)
+        return DisplayPlan(None, 1.0, {}, None, _computed(scene, "intensity"))
     if source != "display":
         return DisplayPlan()
     stated = scene.attrs.get("dynamic_range_db")
     attrs: dict[str, Any] = {}
-    grey = display_values(scene)
+    grey = display_values(scene) if stated is None or target == "display" else None
     if stated is not None:
         try:
             dynamic_range, how = positive_dynamic_range(stated), "stated"
@@ -202,8 +208,6 @@ def plan_display(scene: xr.DataArray, *, display_native: bool, source: str, targ
 def matched(plan: DisplayPlan, estimate: np.ndarray, method_domain: str) -> tuple[DisplayPlan, np.ndarray]:
     """The plan with the intensity factor that gives ``estimate`` (in ``method_domain``) the input's
     brightness, and the estimate as intensity."""
-    from engine.domain import convert
-
     intensity = convert(estimate, method_domain, "intensity", plan.dynamic_range_db)
     if plan.intensity is not None:
         factor = intensity_ratio(plan.intensity, intensity)
@@ -236,22 +240,24 @@ def intensity_ratio(intensity_in: Any, intensity_out: Any) -> float:
     """The factor that gives an estimate its input's mean intensity: the median over 16 x 16
     windows (every pixel valid and positive in both) of the ratio of their means; 1 when no
     window is usable."""
-    before = _windows(np.asarray(intensity_in, dtype=np.float64))
-    after = _windows(np.asarray(intensity_out, dtype=np.float64))
-    usable = np.all(np.isfinite(before) & np.isfinite(after) & (before > 0) & (after > 0), axis=1)
-    if usable.sum() < MIN_WINDOWS:
-        return 1.0
-    return float(np.median(before[usable].mean(axis=1) / after[usable].mean(axis=1)))
+    means = _paired_window_means(intensity_in, intensity_out, positive_after=True)
+    return 1.0 if means is None else float(np.median(means[0] / means[1]))
 
 
 def display_values(scene: xr.DataArray) -> np.ndarray:
     """All grey levels of a display image (a picture of a few megapixels), checked, NaN where
     there is no pixel."""
+    return _computed(scene, "display")
+
+
+def _computed(scene: xr.DataArray, domain: str) -> np.ndarray:
+    """The whole scene's valid values in ``domain``, in memory (display images and beamformed
+    frames: small)."""
     from rasterio.errors import NotGeoreferencedWarning
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotGeoreferencedWarning)  # pictures have no map
-        return np.asarray(valid_values(scene, "display").compute(), dtype=np.float64)
+        return np.asarray(valid_values(scene, domain).compute(), dtype=np.float64)
 
 
 def positive_dynamic_range(value: Any) -> float:

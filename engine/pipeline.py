@@ -138,7 +138,8 @@ def despeckle(
     Returns
     -------
     xarray.DataArray
-        float32, lazy if ``data`` was dask-backed (computed otherwise), with the input's dims,
+        float32, lazy if ``data`` was dask-backed (computed otherwise; display images, whose
+        brightness is matched on the whole estimate, are computed at once), with the input's dims,
         coordinates (CRS included) and attributes, NaN where there is no valid pixel (the input's
         nodata value is kept as the encoded ``_FillValue``), and provenance attributes.
 
