@@ -49,15 +49,21 @@ def _apply_to_planes(extended: np.ndarray, kernel: Callable[..., np.ndarray], ke
     (its core pixels are counted as progress). Real data are handed over as float32, complex
     data as complex64."""
     dtype = np.complex64 if np.iscomplexobj(extended) else np.float32
-    out = np.empty(extended.shape, dtype=dtype)
     core_px = max(0, extended.shape[-2] - 2 * halo) * max(0, extended.shape[-1] - 2 * halo)
-    for index in np.ndindex(extended.shape[:-2]):
-        plane = np.ascontiguousarray(extended[index], dtype=dtype)
+
+    def run(plane: np.ndarray) -> np.ndarray:
+        plane = np.ascontiguousarray(plane, dtype=dtype)
         with kernel_plane(core_px):
             result = kernel(plane, **keywords)
         if result.shape != plane.shape:
             raise RuntimeError(f"kernel returned shape {result.shape} for a block of shape {plane.shape}")
-        out[index] = result
+        return result
+
+    if extended.ndim == 2:  # one plane: its result is the block's (no copy into a new array)
+        return np.asarray(run(extended), dtype=dtype)
+    out = np.empty(extended.shape, dtype=dtype)
+    for index in np.ndindex(extended.shape[:-2]):
+        out[index] = run(extended[index])
     return out
 
 

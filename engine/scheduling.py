@@ -10,6 +10,7 @@ import contextlib
 import logging
 import os
 import re
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -35,14 +36,16 @@ _local_locks_guard = threading.Lock()
 def named_lock(name: str) -> Any:
     """A lock shared by every task writing one output: a distributed lock on a cluster worker,
     a process-wide threading lock otherwise. Tasks carry only the name, so they pickle."""
-    try:
-        from distributed import Lock, get_worker
-
-        get_worker()
-    except (ImportError, ValueError):
-        with _local_locks_guard:
-            return _local_locks.setdefault(name, threading.Lock())
-    return Lock(name)
+    # A worker process has imported distributed; asking anywhere else would import it (0.2 s).
+    distributed = sys.modules.get("distributed")
+    if distributed is not None:
+        try:
+            distributed.get_worker()
+            return distributed.Lock(name)
+        except ValueError:  # this process is no worker (a client, or a plain run after one)
+            pass
+    with _local_locks_guard:
+        return _local_locks.setdefault(name, threading.Lock())
 
 
 class Runner:

@@ -14,11 +14,28 @@ from dataclasses import dataclass
 from typing import Any
 
 import dask.array as da
+import numba
 import numpy as np
 
 from engine.exceptions import InputError
 from engine.progress import Reporter, metered
 from engine.scheduling import Runner
+
+
+@numba.njit(nogil=True, cache=True)
+def _finite_summary(values):  # type: ignore[no-untyped-def]
+    """(count, minimum, maximum, float64 sum) of the finite values; (0, inf, -inf, 0) for none."""
+    count = 0
+    minimum = np.inf
+    maximum = -np.inf
+    total = 0.0
+    for v in values:
+        if np.isfinite(v):
+            count += 1
+            minimum = min(minimum, v)
+            maximum = max(maximum, v)
+            total += np.float64(v)
+    return count, minimum, maximum, total
 
 
 @dataclass(frozen=True)
@@ -33,6 +50,9 @@ class BlockStats:
 
     @classmethod
     def of(cls, block: np.ndarray) -> BlockStats:
+        if block.dtype.kind == "f":  # one pass, no copy of the finite values (every block written)
+            valid, minimum, maximum, total = _finite_summary(block.ravel())
+            return cls(int(valid), int(block.size), float(minimum), float(maximum), float(total))
         finite = block[np.isfinite(block)]
         if finite.size == 0:
             return cls(0, int(block.size), np.inf, -np.inf, 0.0)

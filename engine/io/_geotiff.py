@@ -203,6 +203,10 @@ def create_geotiff(
         "blockysize": tile_px,
         "interleave": "band",
         "BIGTIFF": "IF_SAFER",
+        # Blocks are written when computed: without SPARSE_OK, GDAL first fills an uncompressed
+        # file with zeros (1 GiB for a 16384^2 float32 scene, a third of a second of serial I/O)
+        # and a block that then fails to write would read as zeros; check_written finds it now.
+        "SPARSE_OK": True,
         "nodata": nodata,
         **COMPRESSION[compress],
     }
