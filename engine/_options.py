@@ -13,6 +13,8 @@ from engine.exceptions import ParameterError
 
 #: GeoTIFF compressions the writers offer (``despeckle methods --json`` tells the QGIS plugin).
 COMPRESSIONS = ("deflate", "zstd", "lzw", "none")
+#: Output formats the writers know (``engine.io.write_scene``); here so that listing them imports no writer.
+FORMATS = ("gtiff", "cog", "zarr", "picture")
 
 
 def _positive_int(value: Any) -> bool:
@@ -41,7 +43,7 @@ OPTIONS: dict[str, Any] = {
     # halos of a few pixels a negligible overhead.
     "chunk_size_px": 1024,
     "num_workers": None,
-    # "auto": the best available model for SAR (see ``engine.pipeline.AUTO_PREFERENCE``).
+    # "auto": the best available model for SAR (see ``engine.methods.AUTO_PREFERENCE``).
     "default_method": "auto",
     "geotiff_tile_px": 512,
     "compress": "deflate",

@@ -10,11 +10,14 @@ import xarray as xr
 
 from engine.exceptions import ParameterError
 from engine.methods import is_stack_method
-from engine.pipeline import despeckle
-from engine.stack import despeckle_stack
 
 
 def _despeckle(data: xr.DataArray, method: str | None, parameters: dict[str, Any]) -> xr.DataArray:
+    # Imported here: this module is imported as soon as xarray is (see engine/__init__), maybe in
+    # the middle of another package's import of xarray, so it imports nothing else at its top.
+    from engine.pipeline import despeckle
+    from engine.stack import despeckle_stack
+
     if is_stack_method(method):
         return despeckle_stack(data, method, **parameters)
     return despeckle(data, method, **parameters)

@@ -12,7 +12,7 @@ import numpy as np
 
 from engine.exceptions import OutputError
 from engine.io import open_scene, write_scene
-from engine.pipeline import choose_method
+from engine.methods import choose_method
 from engine.progress import Reporter
 from engine.run import despeckle_file
 from engine.scheduling import Runner

@@ -64,3 +64,8 @@ class NotSpeckleWarning(DespeckleWarning):
 class MethodFallbackWarning(DespeckleWarning):
     """``method="auto"`` could not use the preferred model (no PyTorch, no weights) and fell
     back to a classical filter."""
+
+
+class LooksAssumedWarning(DespeckleWarning):
+    """A method that needs the number of looks assumed 1 for a scene that does not state it, and
+    the scene's speckle measures clearly more (multi-looked data, such as Sentinel-1 GRD)."""

@@ -19,19 +19,18 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
-from engine._options import get_option
 from engine._version import __version__
 from engine.conventions import DOMAIN_ATTRS, PROVENANCE_ATTRS, SCENE_STATISTICS_TAG
 from engine.display import matched, plan_display, positive_dynamic_range, tissue_median
 from engine.domain import check_domain, convert
 from engine.exceptions import (
+    DespeckleError,
     InputError,
-    MethodFallbackWarning,
-    MethodUnavailableError,
+    LooksAssumedWarning,
     NotSpeckleWarning,
     ParameterError,
 )
-from engine.methods import Method, get_method
+from engine.methods import Method, choose_method
 from engine.overlap import aligned_chunks, apply_overlapped, apply_with_halo_reads
 from engine.scene import (
     LOOKS_SOURCE,
@@ -46,41 +45,36 @@ from engine.scene import (
     with_statistics,
     working_dtype,
 )
+from engine.scene_statistics import SPECKLE_LOOKS_LIMIT
 from engine.sources import SOURCE_ENCODING, locate_source
+from engine.speckle import sampled_looks
 
 logger = logging.getLogger(__name__)
 
-#: What ``method="auto"`` runs, best first: the first available method is used. The model is
-#: measured against the filters in ``benchmarks/results/sar_synthetic.md``.
-AUTO_PREFERENCE = ("looks-unet", "lee")
-#: The same for display images (B-mode, OCT), measured in ``benchmarks/results/ultrasound.md``.
-DISPLAY_AUTO_PREFERENCE = ("ultrasound-unet", "lee")
+#: A scene whose speckle measures at least this many looks, despeckled as 1 look because nobody
+#: said otherwise, is told so (1.5: well above what 1-look speckle measures, about 1).
+LOOKS_WORTH_SAYING = 1.5
 
 
-def choose_method(name: str | None = None, scene: xr.DataArray | None = None) -> Method:
-    """The method ``name`` (default ``set_options(default_method)``); ``"auto"`` is the first
-    available method of :data:`AUTO_PREFERENCE`, of :data:`DISPLAY_AUTO_PREFERENCE` for display
-    images, and a classical filter for other 8-bit images (which SAR models were not made
-    for). Falling back from the preferred model warns."""
-    name = name or get_option("default_method")
-    if name != "auto":
-        return get_method(name)
-    preference = AUTO_PREFERENCE
-    if scene is not None and scene.attrs.get("domain") == "display":
-        preference = DISPLAY_AUTO_PREFERENCE
-    elif scene is not None and scene.dtype == np.uint8:
-        return get_method(AUTO_PREFERENCE[-1])
-    reasons = []
-    for candidate in preference:
-        method = get_method(candidate)
-        if method.unavailable_reason is None:
-            if reasons:
-                warnings.warn(
-                    f"using {candidate!r}: " + "; ".join(reasons), MethodFallbackWarning, stacklevel=3
-                )
-            return method
-        reasons.append(f"{candidate!r} is not available ({method.unavailable_reason})")
-    raise MethodUnavailableError("no method is available for 'auto': " + "; ".join(reasons))
+def _say_measured_looks(method: Method, resolved: dict[str, Any], intensity: da.Array) -> None:
+    """A method told nothing about the looks uses 1, as SNAP and OTB do: say so, with what the
+    scene's speckle measures, when that is clearly more (multi-looked data, Sentinel-1 GRD)."""
+    looks = next((p for p in method.parameters if p.name == "looks"), None)
+    if looks is None or looks.statistic is not None or resolved.get("looks") != 1.0:  # models that estimate it do
+        return
+    try:
+        measured, windows = sampled_looks(intensity)
+    except DespeckleError:  # values the run refuses: it says where
+        return
+    if measured is None or not LOOKS_WORTH_SAYING <= measured <= SPECKLE_LOOKS_LIMIT:
+        return
+    warnings.warn(
+        f"the scene does not state its number of looks, so {method.name} assumes 1 look; its speckle measures about "
+        f"{measured:.1f} looks (median ENL of 9x9 windows in {windows} sample areas; texture makes it a lower bound). "
+        f"For multi-looked data (Sentinel-1 GRD: about 4.4) pass looks={measured:.1f} (--looks {measured:.1f})",
+        LooksAssumedWarning,
+        stacklevel=3,
+    )
 
 
 def _stale_after_filtering(attribute: str) -> bool:
@@ -214,6 +208,8 @@ def despeckle(
     label = Path(str(scene.attrs["source"])).name if scene.attrs.get("source") else None  # errors name the file
     display = plan_display(scene, display_native=chosen.display_native, source=source, target=target, method=chosen.name)
     prepared = valid_values(scene, chosen.domain, label=label, dynamic_range_db=display.dynamic_range_db)
+    if assumed and "looks" not in parameters and source not in ("display", "complex"):
+        _say_measured_looks(chosen, resolved, prepared)
     statistics = chosen.scene_statistics(prepared, resolved, recorded_statistics(scene))
     if "scene_median" in statistics and display.grey is not None and chosen.display_native:
         statistics["scene_median"] = da.asarray(tissue_median(display))  # black surroundings are not tissue

@@ -14,8 +14,6 @@ import time
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from dask.callbacks import Callback
-
 
 class Reporter:
     """Receives progress events; the base class ignores them (``--progress none``)."""
@@ -144,24 +142,6 @@ class JsonReporter(Reporter):
 
     def result(self, **info: Any) -> None:
         self.emit("result", **info)
-
-
-class DaskProgress(Callback):  # type: ignore[misc]
-    """Feed a :class:`Reporter` from the local dask scheduler: one unit per finished task."""
-
-    def __init__(self, reporter: Reporter) -> None:
-        super().__init__()
-        self._reporter = reporter
-        self._total = 0
-        self._done = 0
-
-    def _start_state(self, dsk: Any, state: Any) -> None:
-        self._total = sum(len(state[k]) for k in ("ready", "waiting", "running", "finished"))
-        self._done = len(state["finished"])
-
-    def _posttask(self, key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
-        self._done += 1
-        self._reporter.update(self._done, self._total)
 
 
 class WorkCancelled(Exception):

@@ -25,8 +25,8 @@ import xarray as xr
 from engine._options import get_option
 from engine.exceptions import MethodFallbackWarning, ParameterError
 from engine.io import WriteResult, open_scene, write_scene, write_stack
-from engine.methods import Method, get_stack_method
-from engine.pipeline import choose_method, despeckle
+from engine.methods import Method, choose_method, get_stack_method
+from engine.pipeline import despeckle
 from engine.progress import Reporter
 from engine.scheduling import Runner, open_runner
 from engine.slc import decorrelate as whiten

@@ -8,11 +8,12 @@ chunks (integer histogram counts), and handed to every tile.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import dask
-import dask.array as da
 import numpy as np
+
+if TYPE_CHECKING:  # imported where used: methods declare these statistics at registration
+    import dask.array as da
 
 # Fixed log10 bins: 40 decades in 40 000 bins resolve a quantile to 0.23 % of its value, for any
 # intensity scale from 1e-20 (calibrated sigma0) to 1e20 (squared 32-bit DN).
@@ -52,6 +53,9 @@ def intensity_quantile(intensity: da.Array, q: float) -> da.Array:
     >>> round(float(intensity_quantile(x, 0.5).compute()), 1)
     50.0
     """
+    import dask
+    import dask.array as da
+
     if not 0.0 <= q <= 1.0:
         raise ValueError(f"quantile must be in [0, 1], got {q}")
     x = intensity.astype(np.float64)
@@ -118,6 +122,9 @@ def scene_looks(intensity: da.Array) -> da.Array:
     >>> round(float(scene_looks(x).compute()))
     4
     """
+    import dask
+    import dask.array as da
+
     x = intensity.astype(np.float64)
     x = x.rechunk({x.ndim - 2: _ENL_CHUNK_PX, x.ndim - 1: _ENL_CHUNK_PX})
     histograms = [dask.delayed(_enl_histogram)(block) for block in x.to_delayed().ravel()]

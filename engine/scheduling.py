@@ -19,9 +19,10 @@ from typing import Any
 import dask
 import dask.local
 import dask.threaded
+from dask.callbacks import Callback
 
 from engine.exceptions import ParameterError
-from engine.progress import DaskProgress, Reporter, cancellable, work_stopped
+from engine.progress import Reporter, cancellable, work_stopped
 
 SCHEDULER_HELP = (
     "'threads' (default: local threads), 'sync' (one thread, for debugging), an integer N or "
@@ -46,6 +47,25 @@ def named_lock(name: str) -> Any:
             pass
     with _local_locks_guard:
         return _local_locks.setdefault(name, threading.Lock())
+
+
+class DaskProgress(Callback):  # type: ignore[misc]
+    """Feed a :class:`Reporter` from the local dask scheduler: one unit per finished task."""
+
+    def __init__(self, reporter: Reporter) -> None:
+        super().__init__()
+        self._reporter = reporter
+        self._total = 0
+        self._done = 0
+
+    def _start_state(self, dsk: Any, state: Any) -> None:
+        self._total = sum(len(state[k]) for k in ("ready", "waiting", "running", "finished"))
+        self._done = len(state["finished"])
+
+    def _posttask(self, key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
+        self._done += 1
+        self._reporter.update(self._done, self._total)
+
 
 
 class Runner:

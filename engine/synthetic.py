@@ -12,6 +12,7 @@ from typing import Any
 
 import dask.array as da
 import numpy as np
+import rioxarray  # noqa: F401 - the .rio accessor (synthetic scenes are georeferenced)
 import xarray as xr
 
 from engine.conventions import DOMAIN_ATTRS

@@ -169,7 +169,8 @@ def _follow(process, feedback, labels):
             shown = max(shown, 100.0 * min(1.0, fraction))
             feedback.setProgress(shown)
         elif kind == "log":
-            (feedback.reportError if event.get("level") == "error" else feedback.pushWarning if event.get("level") == "warning" else feedback.pushInfo)(event.get("message", ""))
+            message = in_dialog_words(event.get("message", ""), labels)  # hints said with the dialog's labels
+            (feedback.reportError if event.get("level") == "error" else feedback.pushWarning if event.get("level") == "warning" else feedback.pushInfo)(message)
         elif kind == "error":
             error_message = in_dialog_words(event.get("message"), labels)
         elif kind == "result":

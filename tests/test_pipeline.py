@@ -144,3 +144,44 @@ def test_despeckle__file_scenes_read_their_halos_and_match_in_memory_processing(
     expected = engine.despeckle(xr.DataArray(da.from_array(in_memory, chunks=(1, 40, 33)), dims=("band", "y", "x"), attrs={"domain": "intensity"}), method).values
     np.testing.assert_array_equal(from_file, expected)
     assert source_of(scene * 1.0) is None  # changed data are no longer what the file holds
+
+
+def _speckle(looks: float, shape: tuple[int, int] = (600, 600)) -> np.ndarray:
+    return np.random.default_rng(11).gamma(looks, 1.0 / looks, shape).astype(np.float32)
+
+
+def test_assumed_looks__a_multi_look_scene_is_said_what_its_speckle_measures() -> None:
+    from engine.exceptions import LooksAssumedWarning
+
+    scene = xr.DataArray(da.from_array(_speckle(4.0), chunks=200), dims=("y", "x"), attrs={"domain": "intensity"})
+    with pytest.warns(LooksAssumedWarning, match=r"lee assumes 1 look; its speckle measures about (3\.[5-9]|4\.[0-4]) looks") as caught:
+        out = engine.despeckle(scene, "lee")
+    assert len(caught) == 1 and "--looks" in str(caught[0].message)
+    # the run goes on with 1 look, as SNAP and OTB assume
+    np.testing.assert_array_equal(out.values, engine.despeckle(scene, "lee", looks=1.0).values)
+
+
+@pytest.mark.parametrize("case", ["one look", "stated", "metadata", "estimating model", "display"])
+def test_assumed_looks__nothing_said_where_nothing_is_wrong(case: str) -> None:
+    import warnings
+
+    from engine.exceptions import LooksAssumedWarning
+
+    attrs: dict[str, object] = {"domain": "intensity"}
+    method, parameters = "lee", {}
+    values = _speckle(4.0)
+    if case == "one look":
+        values = _speckle(1.0)
+    elif case == "stated":
+        parameters = {"looks": 4.0}
+    elif case == "metadata":
+        attrs["looks"] = 4.0
+    elif case == "estimating model":
+        pytest.importorskip("torch")
+        method = "looks-unet"
+    else:
+        attrs = {"domain": "display", "dynamic_range_db": 60.0}
+        values = np.clip(128 + 10 * np.log10(values), 0, 255).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LooksAssumedWarning)
+        engine.despeckle(xr.DataArray(values, dims=("y", "x"), attrs=attrs), method, **parameters)

@@ -1,23 +1,39 @@
 """The ``despeckle`` command line: thin wrappers over the engine's functions (parse, call, report).
 
-``add_progress_option``, ``make_reporter``, ``run_handler`` and ``print_json`` are public for
-commands defined outside the engine (``despeckle train`` in ``training``)."""
+Only the module of the command being run is imported: ``despeckle --help`` and ``despeckle
+methods`` never load the numerical libraries (dask, xarray, numba, PyTorch), which the
+commands that compute import themselves. ``add_progress_option``, ``make_reporter``,
+``run_handler`` and ``print_json`` are public for commands defined outside the engine
+(``despeckle train`` in ``training``)."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from engine._version import __version__
-from engine.cli import _bench, _demo, _info, _methods, _run, _stack, _stats, _tiles, _train
 from engine.cli._common import add_progress_option as add_progress_option
 from engine.cli._common import make_reporter as make_reporter
 from engine.cli._common import print_json as print_json
 from engine.cli._common import run_handler as run_handler
 
-_COMMANDS = (_run, _stack, _methods, _info, _stats, _tiles, _demo, _train, _bench)
+#: Each command's module (in this package; its ``add_parser(subparsers, argv)`` defines the
+#: command) and its one-line summary, in the order ``despeckle --help`` lists them.
+COMMANDS = {
+    "run": ("_run", "despeckle a scene, file to file"),
+    "stack": ("_stack", "despeckle a time series of co-registered dates"),
+    "methods": ("_methods", "list the despeckling methods and their parameters"),
+    "info": ("_info", "describe a scene as the engine reads it"),
+    "stats": ("_stats", "speckle statistics: looks estimate, and the ratio image against the noisy original"),
+    "tile": ("_tiles", "cut a scene into overlapping georeferenced GeoTIFF tiles with an index"),
+    "mosaic": ("_tiles", "join processed tiles back into one scene, dropping their overlaps"),
+    "demo": ("_demo", "run the built-in demo (no data needed)"),
+    "train": ("_train", "train a model from a configuration (see training/configs/)"),
+    "bench": ("_bench", "run a benchmark suite; results go to benchmarks/results/"),
+}
 
 
 def _wants_json(argv: list[str]) -> bool:
@@ -36,6 +52,26 @@ class _Parser(argparse.ArgumentParser):
         super().error(message)
 
 
+def _chosen_command(argv: list[str]) -> str | None:
+    """The command named on the command line: the first word that is not an option (the
+    top-level options take no value)."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+class _OneCommand:
+    """The subparsers as a command's module sees them: it defines only the chosen command (a
+    module may define several, as tile and mosaic), whose summary comes from :data:`COMMANDS`."""
+
+    def __init__(self, subparsers: Any, chosen: str) -> None:
+        self._subparsers = subparsers
+        self._chosen = chosen
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        if name != self._chosen:
+            return argparse.ArgumentParser(add_help=False)  # defined by its module only when chosen
+        return self._subparsers.add_parser(name, help=COMMANDS[name][1], **kwargs)  # type: ignore[no-any-return]
+
+
 def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     _Parser.json_errors = _wants_json(argv)
     parser = _Parser(
@@ -44,8 +80,12 @@ def build_parser(argv: list[str]) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"despeckle {__version__}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for command in _COMMANDS:
-        command.add_parser(subparsers, argv)
+    chosen = _chosen_command(argv)
+    for name, (module, summary) in COMMANDS.items():
+        if name == chosen:
+            importlib.import_module(f"{__name__}.{module}").add_parser(_OneCommand(subparsers, name), argv)
+        else:  # listed by --help and in usage errors; defined only when chosen
+            subparsers.add_parser(name, help=summary, add_help=False)
     return parser
 
 

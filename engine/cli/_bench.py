@@ -10,7 +10,7 @@ from engine.progress import Reporter
 
 
 def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:  # type: ignore[type-arg]
-    parser = subparsers.add_parser("bench", help="run a benchmark suite; results go to benchmarks/results/")
+    parser = subparsers.add_parser("bench")
     parser.add_argument("suite", nargs="?", help="suite name, or 'all'; without one, list the suites")
     parser.add_argument("--workdir", type=Path, help="folder for generated scenes (default: a temporary folder)")
     parser.set_defaults(handler=handle, progress="none")

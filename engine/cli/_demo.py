@@ -9,7 +9,7 @@ from engine.progress import Reporter
 
 
 def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:  # type: ignore[type-arg]
-    parser = subparsers.add_parser("demo", help="run the built-in demo (no data needed)")
+    parser = subparsers.add_parser("demo")
     parser.add_argument("output_dir", nargs="?", default="demo_output", help="folder for the results (default demo_output)")
     parser.add_argument("--size", type=int, default=2048, metavar="PX", help="scene size in pixels (default 2048)")
     parser.add_argument("-m", "--method", help="method shown beside Lee (default: the default method, the best available model)")

@@ -21,7 +21,7 @@ _SAMPLE_PX = 1024
 
 
 def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:  # type: ignore[type-arg]
-    parser = subparsers.add_parser("info", help="describe a scene as the engine reads it",
+    parser = subparsers.add_parser("info",
                                    description="Describe a scene as the engine reads it: size, bands, domain, georeferencing, and what "
                                    "its values say (the looks of SAR data, the dynamic range of a display image).")
     parser.add_argument("input", help="a scene file (GeoTIFF, Zarr, SLC, RF, PNG/JPEG/BMP...)")

@@ -7,22 +7,21 @@ import textwrap
 import warnings
 from typing import Any
 
-from engine._options import COMPRESSIONS
+from engine._options import COMPRESSIONS, FORMATS
 from engine._version import __version__
 from engine.cli._common import print_json
 from engine.conventions import DOMAINS
 from engine.exceptions import MethodFallbackWarning, MethodUnavailableError
-from engine.io import FORMATS
 from engine.methods import (
     DEFAULT_STACK_METHOD,
     IMAGERY,
+    choose_method,
     get_method,
     get_stack_method,
     is_stack_method,
     list_methods,
     list_stack_methods,
 )
-from engine.pipeline import choose_method
 from engine.progress import Reporter
 
 #: Version of the JSON ``despeckle methods --json`` prints. Programs (the QGIS plugin) build their
@@ -48,7 +47,7 @@ def contract(methods: list[dict[str, Any]], default: str | None) -> dict[str, An
 
 
 def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:  # type: ignore[type-arg]
-    parser = subparsers.add_parser("methods", help="list the despeckling methods and their parameters")
+    parser = subparsers.add_parser("methods")
     parser.add_argument("name", nargs="?", help="show one method in detail")
     parser.add_argument("--kind", choices=("filter", "model"), help="only filters or only models")
     parser.add_argument("--imagery", choices=IMAGERY, help="only methods meant for this imagery (models: what they were trained on)")

@@ -6,12 +6,11 @@ import argparse
 import sys
 import warnings
 
+from engine._options import FORMATS
 from engine.cli._common import add_compress_option, add_execution_options, peek_method_name
 from engine.conventions import DOMAINS
 from engine.exceptions import MethodFallbackWarning, MethodUnavailableError, ParameterError
-from engine.io import FORMATS
-from engine.methods import Method
-from engine.pipeline import choose_method
+from engine.methods import Method, choose_method
 from engine.progress import JsonReporter, Reporter
 from engine.run import despeckle_file
 
@@ -42,7 +41,6 @@ def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:
     method = peek_method(argv)
     parser = subparsers.add_parser(
         "run",
-        help="despeckle a scene, file to file",
         description="Despeckle a scene (GeoTIFF/COG, Zarr, .npy, PNG/JPEG...) into a GeoTIFF, COG or Zarr (a display image "
         "also into PNG/JPEG/BMP), "
         "streaming it in chunks. 'despeckle run --method NAME --help' lists that method's options.",

@@ -34,7 +34,6 @@ def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:
     method = _peek(argv) if argv[:1] == ["stack"] else get_stack_method(None)
     parser = subparsers.add_parser(
         "stack",
-        help="despeckle a time series of co-registered dates",
         description="Despeckle a stack of co-registered dates (Sentinel-1 time series...) with a multi-temporal method, "
         "streamed in chunks: one GeoTIFF per date in a new folder, or one Zarr store with a time dimension. Dates are read "
         "from the file names (20150309 or 20150309T173017) and sorted; each date keeps its own nodata. Each method has its "

@@ -19,7 +19,6 @@ from engine.scene import valid_values
 def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser(
         "stats",
-        help="speckle statistics: looks estimate, and the ratio image against the noisy original",
         description="Estimate the equivalent number of looks of a scene (median local ENL in 9x9 windows) and, "
         "with --reference (the noisy original of a despeckled scene), the mean and standard deviation of the "
         "ratio image reference / scene: a mean of 1 means no radiometric bias, a standard deviation near "

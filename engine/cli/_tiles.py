@@ -14,7 +14,6 @@ from engine.progress import Reporter
 def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:  # type: ignore[type-arg]
     tile = subparsers.add_parser(
         "tile",
-        help="cut a scene into overlapping georeferenced GeoTIFF tiles with an index",
         description="Cut a raster into overlapping GeoTIFF tiles plus index.geojson. Process the tiles "
         "(with an overlap of at least the method's halo, see 'despeckle methods') and join them "
         "with 'despeckle mosaic' to get exactly the whole-scene result.",
@@ -33,7 +32,6 @@ def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:
 
     mosaic = subparsers.add_parser(
         "mosaic",
-        help="join processed tiles back into one scene, dropping their overlaps",
         description="Join tiles cut by 'despeckle tile' (and processed under the same file names) into one GeoTIFF.",
     )
     mosaic.add_argument("index", help="index.geojson written by 'despeckle tile' (or its folder)")

@@ -9,7 +9,7 @@ from engine.progress import Reporter
 
 
 def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:  # type: ignore[type-arg]
-    parser = subparsers.add_parser("train", help="train a model from a configuration (see training/configs/)")
+    parser = subparsers.add_parser("train")
     try:
         from training.cli import add_arguments
     except ImportError:  # an installation without the training package

@@ -8,7 +8,6 @@ import numba
 import numpy as np
 
 from engine.filters._moments import box_sums, mean_and_variance
-from engine.methods import Method, Parameter, register_method, window_radius, window_size
 
 
 @numba.njit(nogil=True, cache=True)
@@ -68,40 +67,3 @@ def _frost(x, radius, damping):  # type: ignore[no-untyped-def]
 
 def frost_kernel(block: np.ndarray, *, window_size_px: int, damping: float) -> np.ndarray:
     return _frost(block, window_size_px // 2, damping)
-
-
-register_method(
-    Method(
-        name="frost",
-        title="Frost",
-        kind="filter",
-        domain="intensity",
-        kernel=frost_kernel,
-        halo=window_radius,
-        parameters=(
-            window_size(7),
-            Parameter(
-                "damping",
-                float,
-                2.0,
-                "exponential damping: weights are exp(-damping * Ci^2 * distance)",
-                minimum=0.0,
-                maximum=100.0,
-                snap="dampingFactor (default 2)",
-                otb="deramp (default 0.1)",
-            ),
-        ),
-        description=(
-            "Frost's filter: a weighted mean over the window with weights "
-            "exp(-damping * Ci^2 * d), d the distance to the centre and Ci^2 the local squared "
-            "coefficient of variation. Homogeneous areas (small Ci) get a near-uniform mean, "
-            "edges keep the centre pixel. Same weights as OTB's 'frost' (whose 'deramp' is this "
-            "damping; OTB's default is 0.1, SNAP's 2, used here)."
-        ),
-        references=(
-            "V. S. Frost, J. A. Stiles, K. S. Shanmugan, J. C. Holtzman, 'A model for radar "
-            "images and its application to adaptive digital filtering of multiplicative noise', "
-            "IEEE TPAMI 4(2), 1982.",
-        ),
-    )
-)

@@ -22,16 +22,12 @@ scene separately (``despeckle run`` records the value it used in the output's me
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from functools import lru_cache, partial
-from typing import Any
+from functools import lru_cache
 
 import numba
 import numpy as np
 
 from engine.filters._moments import box_sums, mean_and_variance
-from engine.methods import LOOKS, Method, Parameter, register_method, window_size
-from engine.scene_statistics import intensity_quantile
 
 
 @lru_cache(maxsize=64)
@@ -145,59 +141,3 @@ def lee_sigma_kernel(
     return _lee_sigma(
         block, window_size_px // 2, target_radius, min_count, float(z98), 1.0 / looks, low, high, eta2
     )
-
-
-def _halo(params: Mapping[str, Any]) -> int:
-    return max(int(params["window_size_px"]) // 2, 2 * (int(params["target_window_size_px"]) // 2))
-
-
-register_method(
-    Method(
-        name="lee-sigma",
-        title="Lee sigma (improved)",
-        kind="filter",
-        domain="intensity",
-        kernel=lee_sigma_kernel,
-        halo=_halo,
-        parameters=(
-            window_size(7),
-            Parameter(
-                "target_window_size_px",
-                int,
-                3,
-                "window used to detect point targets (pixels)",
-                choices=(3, 5),
-                snap="targetWindowSizeStr",
-            ),
-            Parameter(
-                "sigma",
-                float,
-                0.9,
-                "probability mass of the speckle distribution inside the sigma range",
-                minimum=0.5,
-                maximum=0.99,
-                snap="sigmaStr",
-            ),
-            LOOKS,
-            Parameter(
-                "z98",
-                float,
-                None,
-                "98th intensity percentile used for point targets (default: computed over the scene)",
-                minimum=0.0,
-                statistic=partial(intensity_quantile, q=0.98),
-                advanced=True,
-            ),
-        ),
-        description=(
-            "Improved Lee sigma filter (Lee et al. 2009): keeps point targets (bright clusters "
-            "above the scene's 98th percentile), then averages only the window pixels that lie "
-            "in an unbiased sigma range around a 3x3 MMSE estimate. SNAP's 'Lee Sigma' (default "
-            "7x7 window, 3x3 target window, sigma 0.9)."
-        ),
-        references=(
-            "J.-S. Lee, J.-H. Wen, T. L. Ainsworth, K.-S. Chen, A. J. Chen, 'Improved sigma "
-            "filter for speckle filtering of SAR imagery', IEEE TGRS 47(1), 2009.",
-        ),
-    )
-)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from engine.methods import Method, register_method, window_radius, window_size
-
 
 @numba.njit(nogil=True, cache=True)
 def _median(x, radius):  # type: ignore[no-untyped-def]
@@ -30,22 +28,3 @@ def _median(x, radius):  # type: ignore[no-untyped-def]
 
 def median_kernel(block: np.ndarray, *, window_size_px: int) -> np.ndarray:
     return _median(block, window_size_px // 2)
-
-
-register_method(
-    Method(
-        name="median",
-        title="Median",
-        kind="filter",
-        domain="intensity",
-        kernel=median_kernel,
-        halo=window_radius,
-        parameters=(window_size(7),),
-        description=(
-            "Median of the valid pixels in a square window (SNAP 'Median'); with an even number "
-            "of valid pixels (next to nodata) the two middle values are averaged. Robust to "
-            "outliers but biased on speckle: the median of 1-look intensity is ln 2 = 0.69 times "
-            "its mean, so the output is darker than the input by up to 1.6 dB at 1 look."
-        ),
-    )
-)

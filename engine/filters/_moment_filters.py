@@ -19,7 +19,6 @@ import numba
 import numpy as np
 
 from engine.filters._moments import mean_and_variance, new_ring, window_sums_row
-from engine.methods import LOOKS, Method, Parameter, register_method, window_radius, window_size
 
 _BOXCAR, _LEE, _KUAN, _GAMMA_MAP, _ENHANCED_LEE = range(5)
 
@@ -113,116 +112,8 @@ def _moment_kernel(
     return _moment_filter(block, window_size_px // 2, estimator, looks, damping)
 
 
-register_method(
-    Method(
-        name="boxcar",
-        title="Boxcar",
-        kind="filter",
-        domain="intensity",
-        kernel=partial(_moment_kernel, _BOXCAR),
-        halo=window_radius,
-        parameters=(window_size(7),),
-        description=(
-            "Mean of the valid intensities in a square window (SNAP 'Boxcar'/'Mean'). Averaging "
-            "N independent L-look intensities gives about N*L looks and keeps the mean "
-            "radiometry, at the cost of resolution: edges and point targets are smeared."
-        ),
-    )
-)
-
-register_method(
-    Method(
-        name="lee",
-        title="Lee",
-        kind="filter",
-        domain="intensity",
-        kernel=partial(_moment_kernel, _LEE),
-        halo=window_radius,
-        parameters=(window_size(7), LOOKS),
-        description=(
-            "Lee's local MMSE filter: x = m + w (y - m), w = 1 - Cu^2/Ci^2 (0 where Ci < Cu), "
-            "with m and Ci the local mean and coefficient of variation and Cu^2 = 1/looks. "
-            "Same formula as OTB's 'lee' and SNAP's 'Lee'. OTB pads the scene by repeating its "
-            "edge pixels; this engine uses only pixels inside the scene (and never nodata)."
-        ),
-        references=(
-            "J.-S. Lee, 'Digital image enhancement and noise filtering by use of local "
-            "statistics', IEEE TPAMI 2(2), 1980.",
-        ),
-    )
-)
-
-register_method(
-    Method(
-        name="kuan",
-        title="Kuan",
-        kind="filter",
-        domain="intensity",
-        kernel=partial(_moment_kernel, _KUAN),
-        halo=window_radius,
-        parameters=(window_size(7), LOOKS),
-        description=(
-            "Kuan's adaptive filter: Lee's form with weight w = (1 - Cu^2/Ci^2) / (1 + Cu^2), "
-            "derived for a non-stationary mean and variance. Same formula as OTB's 'kuan'."
-        ),
-        references=(
-            "D. T. Kuan, A. A. Sawchuk, T. C. Strand, P. Chavel, 'Adaptive noise smoothing filter "
-            "for images with signal-dependent noise', IEEE TPAMI 7(2), 1985.",
-        ),
-    )
-)
-
-register_method(
-    Method(
-        name="gamma-map",
-        title="Gamma-MAP",
-        kind="filter",
-        domain="intensity",
-        kernel=partial(_moment_kernel, _GAMMA_MAP),
-        halo=window_radius,
-        parameters=(window_size(7), LOOKS),
-        description=(
-            "Gamma-MAP: the local mean where Ci < Cu, the pixel itself where Ci >= sqrt(2) Cu, "
-            "and between them the maximum a posteriori estimate under Gamma-distributed "
-            "reflectivity and L-look Gamma speckle. Same formula as OTB's 'gammamap' and SNAP's "
-            "'Gamma Map'."
-        ),
-        references=(
-            "A. Lopes, E. Nezry, R. Touzi, H. Laur, 'Maximum a posteriori speckle filtering and "
-            "first order texture models in SAR images', IGARSS 1990.",
-        ),
-    )
-)
-
-register_method(
-    Method(
-        name="enhanced-lee",
-        title="Enhanced Lee",
-        kind="filter",
-        domain="intensity",
-        kernel=partial(_moment_kernel, _ENHANCED_LEE),
-        halo=window_radius,
-        parameters=(
-            window_size(7),
-            LOOKS,
-            Parameter(
-                "damping",
-                float,
-                1.0,
-                "how fast smoothing stops as heterogeneity grows (ENVI's 'damping factor')",
-                minimum=0.0,
-                maximum=100.0,
-            ),
-        ),
-        description=(
-            "Enhanced Lee (Lopes et al. 1990): the local mean where Ci <= Cu = 1/sqrt(L), the "
-            "pixel itself where Ci >= Cmax = sqrt(1 + 2/L), and in between the weight "
-            "exp(-damping (Ci - Cu) / (Cmax - Ci)) between them. Neither OTB nor SNAP has it; "
-            "ENVI's 'Enhanced Lee' uses the same regimes and damping."
-        ),
-        references=(
-            "A. Lopes, R. Touzi, E. Nezry, 'Adaptive speckle filters and scene heterogeneity', "
-            "IEEE TGRS 28(6), 1990.",
-        ),
-    )
-)
+boxcar_kernel = partial(_moment_kernel, _BOXCAR)
+lee_kernel = partial(_moment_kernel, _LEE)
+kuan_kernel = partial(_moment_kernel, _KUAN)
+gamma_map_kernel = partial(_moment_kernel, _GAMMA_MAP)
+enhanced_lee_kernel = partial(_moment_kernel, _ENHANCED_LEE)

@@ -16,7 +16,6 @@ import numba
 import numpy as np
 
 from engine.filters._moments import box_sums, mean_and_variance
-from engine.methods import LOOKS, Method, register_method, window_radius, window_size
 
 # Directional half-windows: which side of which line through the centre (dy, dx offsets).
 _LEFT, _RIGHT, _TOP, _BOTTOM, _TOP_LEFT, _BOTTOM_RIGHT, _TOP_RIGHT, _BOTTOM_LEFT, _FULL = range(9)
@@ -129,26 +128,3 @@ def _refined_lee(x, radius, cu2):  # type: ignore[no-untyped-def]
 
 def refined_lee_kernel(block: np.ndarray, *, window_size_px: int, looks: float) -> np.ndarray:
     return _refined_lee(block, window_size_px // 2, 1.0 / looks)
-
-
-register_method(
-    Method(
-        name="refined-lee",
-        title="Refined Lee",
-        kind="filter",
-        domain="intensity",
-        kernel=refined_lee_kernel,
-        halo=window_radius,
-        parameters=(window_size(7, choices=(7, 11, 15, 19)), LOOKS),
-        description=(
-            "Refined Lee (Lee 1981): MMSE on one of eight edge-aligned half windows, chosen "
-            "from gradients of a 3x3 grid of sub-window means, so edges and lines stay sharp "
-            "while homogeneous areas are smoothed. SNAP's 'Refined Lee' is the 7x7 case (its "
-            "default); OTB has no equivalent."
-        ),
-        references=(
-            "J.-S. Lee, 'Refined filtering of image noise using local statistics', Computer "
-            "Graphics and Image Processing 15(4), 1981.",
-        ),
-    )
-)

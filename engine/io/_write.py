@@ -15,7 +15,7 @@ import numpy as np
 import xarray as xr
 from rasterio.errors import RasterioError
 
-from engine._options import get_option
+from engine._options import FORMATS, get_option
 from engine.conventions import TAG_PREFIX
 from engine.exceptions import InputError, OutputError, OutputExistsError, ParameterError
 from engine.io import _geotiff, _zarr
@@ -36,8 +36,6 @@ from engine.io._metadata import output_tags
 from engine.progress import Reporter
 from engine.scene import georeference_of, nodata_of, statistics_of
 from engine.scheduling import LocalRunner, Runner
-
-FORMATS = ("gtiff", "cog", "zarr", "picture")
 
 
 @dataclass

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import importlib
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -181,8 +183,34 @@ def normalise_name(name: str) -> str:
     return "-".join(name.strip().lower().replace("_", " ").replace("-", " ").split())
 
 
+#: Modules whose import registers the engine's own methods, in this order (the stack methods
+#: offer the filters and models by name).
+CATALOGS = ("engine.filters._catalog", "engine.models._catalog", "engine.stack._catalog")
+_catalogs = {"loaded": False, "loading": False}
+_catalogs_lock = threading.RLock()
+
+
+def load_catalogs() -> None:
+    """Register the engine's own methods, once, on the registry's first use (the catalogs
+    register through this module: their calls back here return at once)."""
+    if _catalogs["loaded"]:
+        return
+    with _catalogs_lock:  # a second thread waits for the first to finish
+        if _catalogs["loaded"] or _catalogs["loading"]:
+            return
+        _catalogs["loading"] = True
+        try:
+            for module in CATALOGS:
+                importlib.import_module(module)
+        finally:
+            _catalogs["loading"] = False
+        _catalogs["loaded"] = True
+
+
 def register_method(method: Method) -> Method:
-    """Add a method to the registry (at import of the module defining it)."""
+    """Add a method to the registry (the engine's own are registered by its catalogs, loaded
+    first, so that a name clash is found whichever comes first)."""
+    load_catalogs()
     if normalise_name(method.name) != method.name:
         raise ValueError(f"method names are lowercase with hyphens, got {method.name!r}")
     if method.name in _METHODS or method.name in NAMED_ELSEWHERE:
@@ -199,6 +227,7 @@ def get_method(name: str) -> Method:
     ParameterError
         If no method has that name; the message lists the valid names and close matches.
     """
+    load_catalogs()
     key = normalise_name(name)
     if key in _METHODS:
         return _METHODS[key]
@@ -214,6 +243,7 @@ def get_method(name: str) -> Method:
 def list_methods(pattern: str | None = None, *, kind: str | None = None, imagery: str | None = None) -> list[str]:
     """Names of the registered methods, optionally filtered by a glob pattern, kind and the
     imagery they are meant for."""
+    load_catalogs()
     names = sorted(_METHODS)
     if pattern is not None:
         names = [n for n in names if fnmatch.fnmatch(n, pattern.lower())]

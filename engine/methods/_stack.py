@@ -16,7 +16,7 @@ from typing import Any
 
 from engine.exceptions import ParameterError
 from engine.methods._parameters import Parameter, resolve_parameters
-from engine.methods._registry import _METHODS, NAMED_ELSEWHERE, normalise_name
+from engine.methods._registry import _METHODS, NAMED_ELSEWHERE, load_catalogs, normalise_name
 
 #: ``run(stack, looks, spatial_parameters, date_scenes, **resolved) -> stack``: ``stack`` a lazy
 #: (time, y, x) intensity DataArray (float32, NaN where a date has no pixel, time in order),
@@ -67,6 +67,7 @@ DEFAULT_STACK_METHOD = "quegan"
 
 
 def register_stack_method(method: StackMethod) -> StackMethod:
+    load_catalogs()
     if normalise_name(method.name) != method.name:
         raise ValueError(f"method names are lowercase with hyphens, got {method.name!r}")
     if method.name in _STACK_METHODS or method.name in _METHODS:
@@ -82,6 +83,7 @@ def register_stack_method(method: StackMethod) -> StackMethod:
 def get_stack_method(name: str | None) -> StackMethod:
     """The stack method ``name`` (default :data:`DEFAULT_STACK_METHOD`); a single-image method's
     name is refused with the way to use it on a stack (as a spatial estimator)."""
+    load_catalogs()
     key = normalise_name(name or DEFAULT_STACK_METHOD)
     if key in _STACK_METHODS:
         return _STACK_METHODS[key]
@@ -96,8 +98,10 @@ def get_stack_method(name: str | None) -> StackMethod:
 
 
 def list_stack_methods() -> list[str]:
+    load_catalogs()
     return sorted(_STACK_METHODS)
 
 
 def is_stack_method(name: Any) -> bool:
+    load_catalogs()
     return isinstance(name, str) and normalise_name(name) in _STACK_METHODS

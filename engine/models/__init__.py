@@ -7,36 +7,31 @@ pieces that training and benchmarks use (device choice, network loading, window 
 and cards, reach measurement) are public here; the modules behind them are private.
 """
 
-from engine.models import _catalog as _catalog  # registers the models
-from engine.models._catalog import FAST_CNN as FAST_CNN
-from engine.models._catalog import LITE_UNET as LITE_UNET
-from engine.models._catalog import LOOKS_UNET as LOOKS_UNET
-from engine.models._catalog import MDN_CL as MDN_CL
-from engine.models._catalog import SPECKLE2VOID as SPECKLE2VOID
-from engine.models._catalog import SPECKLE2VOID_ULTRASOUND as SPECKLE2VOID_ULTRASOUND
-from engine.models._catalog import ULTRASOUND_UNET as ULTRASOUND_UNET
-from engine.models._halo import measure_halo as measure_halo
-from engine.models._halo import probe_size_px as probe_size_px
-from engine.models._runtime import DEFAULT_BATCH as DEFAULT_BATCH
-from engine.models._runtime import INPUT_CONVENTION as INPUT_CONVENTION
-from engine.models._runtime import autocast_dtype as autocast_dtype
-from engine.models._runtime import load_network as load_network
-from engine.models._runtime import memory_budget as memory_budget
-from engine.models._runtime import select_device as select_device
-from engine.models._spec import ModelSpec as ModelSpec
-from engine.models._spec import declared_halo as declared_halo
-from engine.models._spec import model_method as model_method
-from engine.models._weights import WEIGHTS_DIR as WEIGHTS_DIR
-from engine.models._weights import Weights as Weights
-from engine.models._weights import load_card as load_card
-from engine.models._weights import sha256 as sha256
-from engine.models._windows import Span as Span
-from engine.models._windows import plan_windows as plan_windows
+import lazy_loader as _lazy
 
-SPECS = {spec.name: spec for spec in (FAST_CNN, LITE_UNET, LOOKS_UNET, SPECKLE2VOID, SPECKLE2VOID_ULTRASOUND, ULTRASOUND_UNET, MDN_CL)}
+#: Names the catalog defines (the registered models' specs).
+_CATALOG_NAMES = ["FAST_CNN", "LITE_UNET", "LOOKS_UNET", "MDN_CL", "SPECKLE2VOID", "SPECKLE2VOID_ULTRASOUND", "SPECS", "ULTRASOUND_UNET"]
 
-__all__ = [
-    "DEFAULT_BATCH", "FAST_CNN", "INPUT_CONVENTION", "LITE_UNET", "LOOKS_UNET", "MDN_CL", "SPECKLE2VOID", "SPECKLE2VOID_ULTRASOUND", "SPECS", "ULTRASOUND_UNET",
-    "WEIGHTS_DIR", "ModelSpec", "Span", "Weights", "autocast_dtype", "declared_halo", "load_card", "load_network", "measure_halo",
-    "memory_budget", "model_method", "plan_windows", "probe_size_px", "select_device", "sha256",
-]
+# Public names, imported on first use: registering the models (``_catalog``, loaded by the method
+# registry) needs neither PyTorch nor scipy; running one does.
+_getattr, __dir__, __all__ = _lazy.attach(
+    __name__,
+    submod_attrs={
+        "_catalog": _CATALOG_NAMES,
+        "_halo": ["measure_halo", "probe_size_px"],
+        "_runtime": ["DEFAULT_BATCH", "INPUT_CONVENTION", "autocast_dtype", "load_network", "memory_budget", "select_device"],
+        "_spec": ["ModelSpec", "declared_halo", "model_method"],
+        "_weights": ["WEIGHTS_DIR", "Weights", "load_card", "sha256"],
+        "_windows": ["Span", "plan_windows"],
+    },
+)
+
+
+def __getattr__(name: str) -> object:
+    if name in _CATALOG_NAMES:
+        # Through the registry, which loads every catalog in its order (the stack methods offer
+        # the models by name, so they must find all of them registered).
+        from engine.methods import load_catalogs
+
+        load_catalogs()
+    return _getattr(name)

@@ -172,3 +172,6 @@ MDN_CL = register_model(
                       "about twenty times slower than looks-unet on a CPU: GPU recommended",
     )
 )
+
+#: Every registered model's spec, by name (training and benchmarks look them up here).
+SPECS = {spec.name: spec for spec in (FAST_CNN, LITE_UNET, LOOKS_UNET, SPECKLE2VOID, SPECKLE2VOID_ULTRASOUND, ULTRASOUND_UNET, MDN_CL)}

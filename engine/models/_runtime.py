@@ -26,7 +26,6 @@ from typing import Any
 import numpy as np
 
 from engine.exceptions import ParameterError
-from engine.models._radiometry import guard
 from engine.models._torch import require_torch
 from engine.models._weights import Weights
 from engine.models._windows import plan_windows
@@ -218,4 +217,6 @@ class ModelKernel:
                         i, 0, row.core_offset : row.core_offset + row.core_length, col.core_offset : col.core_offset + col.core_length
                     ]
         out *= median
+        from engine.models._radiometry import guard  # scipy: imported when a model runs, not when it is registered
+
         return guard(block, out, looks=float(looks), keep_point_targets=point_targets)

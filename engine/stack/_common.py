@@ -10,30 +10,8 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
-from engine import filters as _filters  # noqa: F401 - methods are offered by name: registered first
-from engine import models as _models  # noqa: F401
-from engine.methods import Parameter, get_method, list_methods
 from engine.pipeline import despeckle
 from engine.stack._dates import temporal_weights, time_values
-
-TEMPORAL_WINDOW = Parameter(
-    "temporal_window",
-    int,
-    0,
-    "dates combined for each date: the N nearest in time, itself included (0: every date). A window keeps a "
-    "change from being smeared over years of dates",
-    minimum=0,
-    maximum=100000,
-)
-
-
-def filter_choices() -> tuple[str, ...]:
-    return tuple(list_methods(kind="filter"))
-
-
-def single_image_choices(*extra: str) -> tuple[str, ...]:
-    """``auto`` (the best available model, else lee), ``extra``, then every single-image method."""
-    return ("auto", *extra, *list_methods())
 
 
 def weights_of(stack: xr.DataArray, window: int) -> np.ndarray:
@@ -52,11 +30,6 @@ def despeckle_plane(stack: xr.DataArray, values: da.Array, method: str, looks: f
     single-scene pipeline's, so chunk invariance carries over. Returned with the chunks of
     ``values`` (a model with a large reach merges small chunks), so planes combine block by block."""
     return despeckle(date_scene(stack, values, looks), method, **parameters).data.rechunk(values.chunks)
-
-
-def method_halo(method: str, parameters: Mapping[str, Any]) -> int:
-    chosen = get_method(method)
-    return chosen.halo_px(chosen.resolve(parameters, {}))
 
 
 def _weighted_mean_block(values: np.ndarray, *, weights: np.ndarray) -> np.ndarray:

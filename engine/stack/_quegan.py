@@ -18,9 +18,8 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
-from engine.methods import Parameter, StackMethod, register_stack_method
 from engine.pipeline import despeckle
-from engine.stack._common import TEMPORAL_WINDOW, despeckle_plane, filter_choices, method_halo, weights_of
+from engine.stack._common import despeckle_plane, weights_of
 
 
 def _combine_block(intensity: np.ndarray, local_mean: np.ndarray, *, weights: np.ndarray) -> np.ndarray:
@@ -54,28 +53,3 @@ def run_quegan(
         _combine_block, together, local_means.rechunk(together.chunks), weights=weights, dtype=np.float32,
         meta=np.empty((0, 0, 0), dtype=np.float32),
     )
-
-
-QUEGAN = register_stack_method(StackMethod(
-    name="quegan",
-    title="Quegan-Yu multi-temporal filter",
-    run=run_quegan,
-    halo=lambda p: method_halo(p["spatial"], {}),
-    parameters=(
-        Parameter("spatial", str, "boxcar", "the single-image filter that estimates each date's local mean E[I]",
-                  choices=filter_choices()),
-        TEMPORAL_WINDOW,
-    ),
-    description=(
-        "Each date becomes its local mean times the average, over the dates, of every date's ratio to its own local "
-        "mean (Quegan & Yu 2001): on a stationary scene the speckle variance drops by about the number of dates, "
-        "at full resolution, and each date keeps its own radiometry, so changes stay. Dates without a pixel at a "
-        "place are left out there. The local mean is any of the engine's filters (boxcar as in OTB/S1Tiling; "
-        "refined-lee or lee-sigma keep edges sharper); a temporal window averages only the N nearest dates."
-    ),
-    references=(
-        "S. Quegan and J. J. Yu, Filtering of multichannel SAR images, IEEE TGRS 39(11), 2001.",
-        "S. Quegan, T. Le Toan, J. J. Yu, F. Ribbes, N. Floury, Multitemporal ERS SAR analysis applied to forest "
-        "mapping, IEEE TGRS 38(2), 2000.",
-    ),
-))

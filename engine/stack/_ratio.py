@@ -17,11 +17,8 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
-from engine.methods import Parameter, StackMethod, register_stack_method
-from engine.pipeline import choose_method
-from engine.stack._common import TEMPORAL_WINDOW, despeckle_plane, method_halo, single_image_choices, weighted_means, weights_of
-
-NO_DESPECKLING = "none"
+from engine.stack._catalog import NO_DESPECKLING, resolved_name
+from engine.stack._common import despeckle_plane, weighted_means, weights_of
 
 
 def _ratio_block(intensity: np.ndarray, reference: np.ndarray) -> np.ndarray:
@@ -32,10 +29,6 @@ def _ratio_block(intensity: np.ndarray, reference: np.ndarray) -> np.ndarray:
 
 def _product_block(reference: np.ndarray, ratio: np.ndarray, intensity: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(intensity), reference * ratio, np.nan).astype(np.float32)
-
-
-def _resolve(name: str) -> str:
-    return choose_method(name).name
 
 
 def run_ratio(
@@ -57,13 +50,13 @@ def run_ratio(
     means = weighted_means(values, rows)
     super_looks = float(looks) * float(rows.sum(axis=1).min())
     if super_image_method != NO_DESPECKLING:
-        method = _resolve(super_image_method)
+        method = resolved_name(super_image_method)
         references = da.stack([despeckle_plane(stack, means[k], method, super_looks, {}) for k in range(rows.shape[0])], axis=0)
         ratio_looks = float(looks)  # the despeckled super-image is nearly clean: the ratio's speckle is the date's
     else:
         references = means
         ratio_looks = 1.0 / (1.0 / float(looks) + 1.0 / super_looks)  # product of two independent speckles
-    method = _resolve(ratio_method)
+    method = resolved_name(ratio_method)
     out = []
     for t in range(dates):
         reference = references[0 if shared else t]
@@ -72,45 +65,3 @@ def run_ratio(
         out.append(da.map_blocks(_product_block, reference, despeckled, values[t], dtype=np.float32,
                                  meta=np.empty((0, 0), dtype=np.float32)))
     return da.stack(out, axis=0).rechunk({0: -1})
-
-
-def _settle(p: dict[str, Any]) -> dict[str, Any]:
-    settled = {**p, "ratio_method": _resolve(p["ratio_method"])}
-    if p["super_image_method"] != NO_DESPECKLING:
-        settled["super_image_method"] = _resolve(p["super_image_method"])
-    return settled
-
-
-def _halo(p: Mapping[str, Any]) -> int:
-    reach = [method_halo(_resolve(p["ratio_method"]), {})]
-    if p["super_image_method"] != NO_DESPECKLING:
-        reach.append(method_halo(_resolve(p["super_image_method"]), {}))
-    return sum(reach)
-
-
-RATIO = register_stack_method(StackMethod(
-    name="ratio",
-    title="Ratio to the temporal super-image, despeckled (RABASAR-style)",
-    run=run_ratio,
-    halo=_halo,
-    settle=_settle,
-    parameters=(
-        Parameter("ratio_method", str, "auto",
-                  "the single-image method that despeckles each date's ratio to the super-image (auto: the best available "
-                  "model, else lee)", choices=single_image_choices()),
-        Parameter("super_image_method", str, "auto",
-                  "the single-image method that despeckles the super-image, told its looks (dates x looks); 'none' keeps "
-                  "the plain temporal mean", choices=single_image_choices(NO_DESPECKLING)),
-        TEMPORAL_WINDOW,
-    ),
-    description=(
-        "The temporal super-image (mean intensity of the dates, N x L looks) is despeckled, each date's ratio to it "
-        "(speckle times what changed: nearly stationary) is despeckled by a single-image method, and the two are "
-        "multiplied back. Stronger than Quegan's filter where the scene does not change; changes are kept as the "
-        "ratio shows them."
-    ),
-    references=(
-        "W. Zhao, C.-A. Deledalle, L. Denis, H. Maitre, J.-M. Nicolas, F. Tupin, Ratio-based multitemporal SAR images "
-        "denoising: RABASAR, IEEE TGRS 57(6), 2019.",
-    ),
-))

@@ -128,7 +128,7 @@ def test_models__zero_border_gives_no_outliers(name: str) -> None:
 
 
 def test_choose_method__auto_prefers_the_model_and_falls_back_with_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
-    from engine.pipeline import AUTO_PREFERENCE, choose_method
+    from engine.methods import AUTO_PREFERENCE, choose_method
 
     assert AUTO_PREFERENCE[0] == "looks-unet" and AUTO_PREFERENCE[-1] == "lee"
     with warnings.catch_warnings():

@@ -262,3 +262,18 @@ def test_engine_hints_are_said_in_the_dialogs_words(qgis_python: str, qgis_env: 
     source = write_geotiff(tmp_path / "sigma0_db.tif", np.full((32, 32), -12.0, dtype="float32"))  # dB values, not said
     outcome = harness(qgis_python, qgis_env, command="run", algorithm="despeckle:lee", parameters={"INPUT": str(source), "OUTPUT": str(tmp_path / "o.tif")})
     assert "set 'The input holds' to db" in outcome["error"] and "--domain" not in outcome["error"]
+
+
+def test_assumed_looks_are_said_with_the_scenes_measure(qgis_python: str, qgis_env: dict, tmp_path: Path) -> None:
+    """A multi-look scene without looks metadata: the run goes on with 1 look (as SNAP and OTB
+    assume) and the log says what its speckle measures, in the dialog's words."""
+    speckle = np.random.default_rng(5).gamma(4.0, 1.0 / 4.0, (256, 256)).astype("float32")  # 4-look speckle
+    source = write_geotiff(tmp_path / "grd_like.tif", speckle)
+    outcome = harness(qgis_python, qgis_env, command="run", algorithm="despeckle:lee",
+                      parameters={"INPUT": str(source), "INPUT_DOMAIN": "intensity", "OUTPUT": str(tmp_path / "o.tif")})
+    assert "error" not in outcome, outcome
+    warnings = [text for level, text in outcome["messages"] if level == "warning" and "assumes 1 look" in text]
+    assert len(warnings) == 1, outcome["messages"]
+    measured = float(warnings[0].split("measures about ")[1].split()[0])
+    assert 3.3 < measured < 4.7
+    assert "set 'Equivalent number of looks (ENL) of the input' to" in warnings[0] and "--looks" not in warnings[0]

@@ -4,8 +4,9 @@ import dask.array as da
 import numpy as np
 import pytest
 
-from engine.progress import DaskProgress, JsonReporter, Reporter
+from engine.progress import JsonReporter, Reporter
 from engine.scene_statistics import intensity_quantile
+from engine.scheduling import DaskProgress
 from engine.speckle import estimate_looks, local_enl
 from engine.synthetic import reflectivity, speckle, synthetic_scene
 
