@@ -10,6 +10,7 @@ import contextlib
 import logging
 import os
 import re
+import signal
 import sys
 import threading
 from collections.abc import Iterator, Sequence
@@ -122,6 +123,25 @@ class DistributedRunner(Runner):
 
 
 @contextlib.contextmanager
+def _interrupts_held() -> Iterator[list[int]]:
+    """SIGINT and SIGTERM arriving inside are recorded in the list it yields instead of
+    interrupting (the caller decides what they mean once it is safe); outside the main thread,
+    where signals cannot be handled, nothing changes."""
+    held: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield held
+        return
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    for number in previous:
+        signal.signal(number, lambda signum, frame: held.append(signum))
+    try:
+        yield held
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+@contextlib.contextmanager
 def open_runner(spec: str | int | None = None, *, num_workers: int | None = None) -> Iterator[Runner]:
     """Start (and afterwards stop) what ``spec`` names; see :data:`SCHEDULER_HELP`."""
     text = "threads" if spec is None else str(spec).strip()
@@ -135,12 +155,28 @@ def open_runner(spec: str | int | None = None, *, num_workers: int | None = None
             raise ParameterError(f"a local cluster needs at least one worker, got {text!r}")
         from distributed import Client, LocalCluster
 
-        # silence_logs: a task's error reaches the caller as an exception, said once and clearly;
-        # the workers' own logs would print it again as tracebacks.
-        with LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.CRITICAL
-        ) as cluster, Client(cluster) as client:
+        # Started and stopped with Ctrl-C and SIGTERM held: a cluster interrupted half started is
+        # left to distributed's exit hook, which fails on it with a traceback; one interrupted while
+        # it closes after a finished run would make that run look interrupted.
+        with _interrupts_held() as held:
+            # silence_logs: a task's error reaches the caller as an exception, said once and clearly;
+            # the workers' own logs would print it again as tracebacks.
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.CRITICAL
+            )
+            try:
+                client = Client(cluster)
+            except BaseException:
+                cluster.close()
+                raise
+        try:
+            if held:
+                raise KeyboardInterrupt
             yield DistributedRunner(client, f"LocalCluster of {workers} worker processes")
+        finally:
+            with _interrupts_held():
+                client.close()
+                cluster.close()
         return
     if re.fullmatch(r"(tcp|tls|ws|wss|inproc|ucx)://\S+", text):
         from distributed import Client

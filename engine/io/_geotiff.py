@@ -19,7 +19,7 @@ import xarray as xr
 from rasterio.errors import NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
 
-from engine._gdal import bound_gdal_cache
+from engine._gdal import configure_gdal
 from engine.exceptions import InputError, UnsupportedDtypeError
 from engine.io._atomic import CANCELLED, nearly_full, writing
 from engine.io._blocks import BlockStats
@@ -48,16 +48,23 @@ _MAX_COMPRESSION = 100_000
 
 
 def check_plausible(path: Path, src: rasterio.DatasetReader) -> None:
-    """Refuse a raster whose header declares far more pixels than its file could hold (a
-    corrupt or hostile header): reading it would make gigabytes of zeros, slowly."""
-    if src.driver not in ("GTiff", "COG"):
-        return
+    """Refuse a raster whose header declares far more pixels than its files could hold (a
+    corrupt or hostile header, or a VRT declaring a canvas its sources do not fill): reading it
+    would make gigabytes of zeros, slowly. The files are the raster's own (a GeoTIFF) or those
+    GDAL lists for it (a VRT and its sources, an ENVI file and its header); a raster with no
+    local file (a remote VRT source) is not judged."""
     declared = src.width * src.height * src.count * numpy_dtype(src.dtypes[0]).itemsize
-    size = os.path.getsize(path)
+    if src.driver in ("GTiff", "COG"):
+        size = os.path.getsize(path)
+    else:
+        files = {os.path.realpath(f) for f in (src.files or []) if os.path.isfile(f)}
+        if not files:
+            return
+        size = sum(os.path.getsize(f) for f in files)
     if declared > _MAX_COMPRESSION * max(size, 1) and declared > 2**30:
         raise InputError(
-            f"{path} declares {src.count} x {src.height} x {src.width} pixels ({declared / 2**30:.0f} GiB) but holds "
-            f"{size} bytes: its header is corrupt, or its pixels were never written"
+            f"{path} declares {src.count} x {src.height} x {src.width} pixels ({declared / 2**30:.0f} GiB) but its files "
+            f"hold {size} bytes: its header is corrupt, or its pixels were never written"
         )
 
 
@@ -190,7 +197,7 @@ def create_geotiff(
     """Create an empty tiled GeoTIFF with all metadata (``units``: one for every band, or one
     per band); blocks are written into it afterwards. The one GeoTIFF profile of the engine:
     scenes, tile sets and COG sources are all created here."""
-    bound_gdal_cache()
+    configure_gdal()
     count, height, width = shape
     profile: dict[str, Any] = {
         "driver": "GTiff",
@@ -244,7 +251,7 @@ def write_geotiff_block(
     stats = BlockStats.of(block)
     if lock_name in CANCELLED:
         return stats
-    bound_gdal_cache()
+    configure_gdal()
     data = block
     if nodata is not None and not np.isnan(nodata):
         data = np.where(np.isnan(block), nodata, block)

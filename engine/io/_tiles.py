@@ -29,7 +29,7 @@ from rasterio.crs import CRS
 from rasterio.errors import CRSError, NotGeoreferencedWarning, RasterioError
 from rasterio.windows import Window
 
-from engine._gdal import bound_gdal_cache
+from engine._gdal import configure_gdal
 from engine._options import get_option
 from engine.conventions import DOMAIN_TAG, SCENE_STATISTICS_TAG
 from engine.domain import check_domain
@@ -125,7 +125,7 @@ def tile_scene(
     target = check_output_path(Path(output_dir), overwrite=overwrite, inputs=(source,), folder=True)
     reporter = reporter or Reporter()
     compress = compress or get_option("compress")
-    bound_gdal_cache()
+    configure_gdal()
     statistics = _scene_statistics(source, domain)
     temporary = temporary_sibling(target)
     try:
@@ -378,7 +378,7 @@ def mosaic_tiles(
     target = check_output_path(Path(output), overwrite=overwrite, inputs=own)
     reporter = reporter or Reporter()
     compress = compress or get_option("compress")
-    bound_gdal_cache()
+    configure_gdal()
     missing = [path.name for path, _, _ in layout.tiles if not path.is_file()]
     if missing:
         raise InputError(f"{len(missing)} tile(s) missing in {folder}, for example {missing[0]}")

@@ -31,15 +31,35 @@ def _sparse(folder: Path) -> Path:
     return path
 
 
+def _huge_vrt(folder: Path, source: Path) -> Path:
+    """A VRT declaring a 200000^2 canvas around a small source: nearly all of it nodata."""
+    path = folder / "canvas.vrt"
+    path.write_text(f"""<VRTDataset rasterXSize="200000" rasterYSize="200000">
+  <VRTRasterBand dataType="Float32" band="1">
+    <SimpleSource>
+      <SourceFilename relativeToVRT="0">{source}</SourceFilename>
+      <SourceBand>1</SourceBand>
+      <SrcRect xOff="0" yOff="0" xSize="70" ySize="80"/>
+      <DstRect xOff="0" yOff="0" xSize="70" ySize="80"/>
+    </SimpleSource>
+  </VRTRasterBand>
+</VRTDataset>
+""")
+    return path
+
+
 @pytest.mark.parametrize("command, message", [
     (["run", "{in}", "o.tif", "--method", "lee", "--chunk-size", "1"], "chunk size must be at least 16"),
     (["run", "{in}", "o.tif", "--method", "lee", "--chunk-size", "0"], "chunk size must be at least 16"),
     (["tile", "{in}", "tiles", "--size", "1"], "tile size must be at least 32"),
     (["run", "{sparse}", "o.tif", "--method", "lee"], "declares 1 x 200000 x 200000 pixels"),
+    (["run", "{vrt}", "o.tif", "--method", "lee", "--domain", "intensity"], "declares 1 x 200000 x 200000 pixels"),
     (["run", "{in}", "a" * 250 + ".tif", "--method", "lee"], "choose a shorter name"),
-], ids=["chunk 1", "chunk 0", "tile 1", "sparse header", "long name"])
+], ids=["chunk 1", "chunk 0", "tile 1", "sparse header", "VRT canvas", "long name"])
 def test_absurd_requests_are_refused_in_one_line(despeckle_cli: list[str], scene: Path, tmp_path: Path, command: list[str], message: str) -> None:
-    arguments = [a.format(**{"in": scene, "sparse": _sparse(tmp_path) if "{sparse}" in command else ""}) for a in command]
+    made = {"in": scene, "sparse": _sparse(tmp_path) if "{sparse}" in command else "",
+            "vrt": _huge_vrt(tmp_path, scene) if "{vrt}" in command else ""}
+    arguments = [a.format(**made) for a in command]
     before = sorted(p.name for p in tmp_path.iterdir())
     done = subprocess.run([*despeckle_cli, *arguments, "--progress", "none"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "Traceback" not in done.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -51,3 +52,31 @@ def test_open_runner__bad_specs() -> None:
     with pytest.raises(engine.exceptions.ParameterError, match="at least one worker"):
         with open_runner("local:0"):
             pass
+
+
+@pytest.mark.parametrize("moment", ["while the cluster starts", "while it closes after the run"])
+def test_a_signal_while_a_cluster_starts_or_closes_is_handled_cleanly(tmp_path: Path, scene_path: Path, moment: str) -> None:
+    """SIGTERM landing inside LocalCluster's start-up (the cluster is real; the signal is sent as
+    its worker's nanny is made, so that it lands there every time) stops the run with the one-line
+    message and no traceback from distributed's exit hook; landing while the cluster closes after
+    a finished run, it leaves the run successful with its output in place."""
+    cls, hook = ("Nanny", "__init__") if moment == "while the cluster starts" else ("LocalCluster", "close")
+    script = f"""
+import os, signal, sys
+import distributed
+original = getattr(distributed.{cls}, {hook!r})
+def signalled(self, *args, **kwargs):
+    os.kill(os.getpid(), signal.SIGTERM)
+    return original(self, *args, **kwargs)
+setattr(distributed.{cls}, {hook!r}, signalled)
+from engine.cli import main
+sys.exit(main(["run", {str(scene_path)!r}, "out.tif", "--method", "lee", "--scheduler", "local:1", "--progress", "none"]))
+"""
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert "Traceback" not in done.stderr, done.stderr
+    if cls == "Nanny":
+        assert done.returncode == 130 and done.stderr.strip().startswith("despeckle: error: interrupted")
+        assert not (tmp_path / "out.tif").exists()
+    else:
+        assert done.returncode == 0, done.stderr
+        assert (tmp_path / "out.tif").exists()
