@@ -1,10 +1,12 @@
 """The ``despeckle`` console script: starts fast, and is interruptible from its first instant.
 
-Importing the engine (xarray, dask, rasterio, numba) takes a second or more; QGIS pays it on
-every call. This launcher answers ``--version`` without it, and turns Ctrl-C or SIGTERM during
-that import into the same one-line message and exit status 130 as during a run, instead of a
-traceback (SIGINT) or a silent status 143 (SIGTERM). Everything else is ``engine.cli.main``.
-It lives outside the ``engine`` package on purpose: importing ``engine.cli`` imports ``engine``.
+The commands that compute import the engine's numerical libraries (xarray, dask, rasterio,
+numba: about a second); QGIS pays it on every run. This launcher answers ``--version`` without
+importing even the engine's package, and turns Ctrl-C or SIGTERM during those imports into the
+same one-line message and exit status 130 as during a run, instead of a traceback (SIGINT) or a
+silent status 143 (SIGTERM). Everything else is ``engine.cli.main`` (which imports only the
+chosen command's module). It lives outside the ``engine`` package on purpose: importing
+``engine.cli`` imports ``engine``.
 """
 
 from __future__ import annotations

@@ -20,6 +20,10 @@ from engine._import_hooks import when_imported as _when_imported
 
 __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
+    # engine.stack, engine.slc...: imported on first access, as an eager package's would be there.
+    submodules=["accessor", "bmode", "conventions", "demo", "display", "domain", "exceptions", "filters", "io", "methods",
+                "metrics", "models", "overlap", "pipeline", "progress", "run", "scene", "scene_statistics", "scheduling", "slc",
+                "sources", "speckle", "stack", "synthetic", "ultrasound"],
     submod_attrs={
         "_options": ["get_option", "set_options"],
         "_version": ["__version__"],

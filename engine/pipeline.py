@@ -47,7 +47,7 @@ from engine.scene import (
 )
 from engine.scene_statistics import SPECKLE_LOOKS_LIMIT
 from engine.sources import SOURCE_ENCODING, locate_source
-from engine.speckle import sampled_looks
+from engine.speckle import CENTRAL_WINDOW_PX, central_looks
 
 logger = logging.getLogger(__name__)
 
@@ -56,22 +56,25 @@ logger = logging.getLogger(__name__)
 LOOKS_WORTH_SAYING = 1.5
 
 
-def _say_measured_looks(method: Method, resolved: dict[str, Any], intensity: da.Array) -> None:
+def _say_measured_looks(method: Method, resolved: dict[str, Any], intensity: da.Array, recorded: dict[str, float]) -> None:
     """A method told nothing about the looks uses 1, as SNAP and OTB do: say so, with what the
-    scene's speckle measures, when that is clearly more (multi-looked data, Sentinel-1 GRD)."""
+    scene's speckle measures (``despeckle info``'s estimate; for a tile, its whole scene's), when
+    that is clearly more (multi-looked data, a Sentinel-1 GRD)."""
     looks = next((p for p in method.parameters if p.name == "looks"), None)
     if looks is None or looks.statistic is not None or resolved.get("looks") != 1.0:  # models that estimate it do
         return
-    try:
-        measured, windows = sampled_looks(intensity)
-    except DespeckleError:  # values the run refuses: it says where
-        return
+    measured, where = recorded.get("looks"), "the whole scene this tile was cut from, 9x9 windows"
+    if measured is None:
+        try:
+            measured, where = central_looks(intensity), f"9x9 windows over its central {CENTRAL_WINDOW_PX} x {CENTRAL_WINDOW_PX} pixels"
+        except DespeckleError:  # values the run refuses: it says where
+            return
     if measured is None or not LOOKS_WORTH_SAYING <= measured <= SPECKLE_LOOKS_LIMIT:
         return
     warnings.warn(
         f"the scene does not state its number of looks, so {method.name} assumes 1 look; its speckle measures about "
-        f"{measured:.1f} looks (median ENL of 9x9 windows in {windows} sample areas; texture makes it a lower bound). "
-        f"For multi-looked data (Sentinel-1 GRD: about 4.4) pass looks={measured:.1f} (--looks {measured:.1f})",
+        f"{measured:.1f} looks (median ENL of {where}, as 'despeckle info' reports; texture makes it a lower bound). "
+        f"If the data are multi-looked, pass looks={measured:.1f} (--looks {measured:.1f})",
         LooksAssumedWarning,
         stacklevel=3,
     )
@@ -209,7 +212,7 @@ def despeckle(
     display = plan_display(scene, display_native=chosen.display_native, source=source, target=target, method=chosen.name)
     prepared = valid_values(scene, chosen.domain, label=label, dynamic_range_db=display.dynamic_range_db)
     if assumed and "looks" not in parameters and source not in ("display", "complex"):
-        _say_measured_looks(chosen, resolved, prepared)
+        _say_measured_looks(chosen, resolved, prepared, recorded_statistics(scene))
     statistics = chosen.scene_statistics(prepared, resolved, recorded_statistics(scene))
     if "scene_median" in statistics and display.grey is not None and chosen.display_native:
         statistics["scene_median"] = da.asarray(tissue_median(display))  # black surroundings are not tissue

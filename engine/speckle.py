@@ -46,31 +46,24 @@ def estimate_looks(intensity: np.ndarray, window_px: int = 9) -> float | None:
     return float(np.median(values))
 
 
-def sampled_looks(intensity: Any, *, grid: int = 3, window_px: int = 128) -> tuple[float | None, int]:
-    """:func:`estimate_looks` over a ``grid`` x ``grid`` of ``window_px`` windows spread over the
-    scene (its first band): a heads-up that reads only the blocks under those windows, not a
-    statistic of the whole scene (``engine.scene_statistics.scene_looks`` is that). Returns the
-    estimate (None with too few valid 9x9 windows) and the number of sample windows.
+#: Side of the central window :func:`central_looks` measures: four 1024-px chunks at most to read.
+CENTRAL_WINDOW_PX = 1024
+
+
+def central_looks(intensity: Any, window_px: int = CENTRAL_WINDOW_PX) -> float | None:
+    """:func:`estimate_looks` over the central ``window_px`` x ``window_px`` pixels of the first
+    band (all of a smaller scene): what ``despeckle info`` reports and what a filter told nothing
+    about the looks is compared with. Reads only the blocks under that window (``intensity`` may
+    be a dask array); ``engine.scene_statistics.scene_looks`` is the whole scene's.
 
     Examples
     --------
     >>> from engine.synthetic import speckle
-    >>> looks, windows = sampled_looks(speckle((1000, 1000), 4, np.random.default_rng(2)))
-    >>> round(looks), windows
-    (4, 9)
+    >>> round(central_looks(speckle((1500, 1500), 4, np.random.default_rng(2))))
+    4
     """
     plane = intensity[(0,) * (intensity.ndim - 2)]
-    height, width = plane.shape[-2:]
-
-    def starts(size: int) -> list[int]:
-        if size <= window_px:
-            return [0]
-        return sorted({round((size - window_px) * (2 * k + 1) / (2 * grid)) for k in range(grid)})
-
-    pieces = [plane[r : r + window_px, c : c + window_px] for r in starts(height) for c in starts(width)]
-    if hasattr(plane, "dask"):
-        import dask
-
-        pieces = list(dask.compute(*pieces))
-    values = np.concatenate([local_enl(np.asarray(p)) for p in pieces])
-    return (float(np.median(values)) if values.size >= 10 else None), len(pieces)
+    rows, cols = plane.shape[-2:]
+    r0, c0 = max(0, rows // 2 - window_px // 2), max(0, cols // 2 - window_px // 2)
+    window = plane[r0 : r0 + window_px, c0 : c0 + window_px]
+    return estimate_looks(np.asarray(window.compute() if hasattr(window, "compute") else window))

@@ -185,3 +185,14 @@ def test_assumed_looks__nothing_said_where_nothing_is_wrong(case: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", LooksAssumedWarning)
         engine.despeckle(xr.DataArray(values, dims=("y", "x"), attrs=attrs), method, **parameters)
+
+
+def test_assumed_looks__a_tile_is_told_its_whole_scenes_measure() -> None:
+    """A tile cut by 'despeckle tile' carries the whole scene's looks: the heads-up quotes them,
+    not the tile's own sample (following it tile by tile would make tiles differ)."""
+    from engine.conventions import SCENE_STATISTICS_TAG
+    from engine.exceptions import LooksAssumedWarning
+
+    tile = xr.DataArray(_speckle(4.0, (200, 200)), dims=("y", "x"), attrs={"domain": "intensity", SCENE_STATISTICS_TAG: json.dumps({"looks": 7.25})})
+    with pytest.warns(LooksAssumedWarning, match=r"measures about 7\.2 looks \(median ENL of the whole scene this tile was cut from"):
+        engine.despeckle(tile, "kuan")

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-
 from engine.cli._common import print_json
 from engine.cli._run import add_complex_input_options, complex_input_options
 from engine.conventions import DOMAINS
@@ -15,9 +13,7 @@ from engine.exceptions import InputError
 from engine.io import describe_scene, is_sentinel1, open_scene, swath_polarisations
 from engine.progress import Reporter
 from engine.scene import looks_stated, valid_values
-from engine.speckle import estimate_looks
-
-_SAMPLE_PX = 1024
+from engine.speckle import central_looks
 
 
 def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:  # type: ignore[type-arg]
@@ -34,13 +30,8 @@ def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:
 
 
 def looks_estimate(scene: object) -> float | None:
-    """Median local ENL over a central window of the first band (intensity)."""
-    intensity = valid_values(scene, "intensity")  # type: ignore[arg-type]
-    plane = intensity.reshape((-1,) + intensity.shape[-2:])[0]
-    rows, cols = plane.shape
-    r0, c0 = max(0, rows // 2 - _SAMPLE_PX // 2), max(0, cols // 2 - _SAMPLE_PX // 2)
-    sample = np.asarray(plane[r0 : r0 + _SAMPLE_PX, c0 : c0 + _SAMPLE_PX].compute())
-    return estimate_looks(sample)
+    """Median local ENL over the central 1024 x 1024 pixels of the first band (intensity)."""
+    return central_looks(valid_values(scene, "intensity"))  # type: ignore[arg-type]
 
 
 def handle(args: argparse.Namespace, reporter: Reporter) -> int:

@@ -30,7 +30,10 @@ def _parameter_help(method: Method, name: str) -> str:
     parts = [p.help]
     if p.choices is not None:
         parts.append("one of " + ", ".join(map(str, p.choices)))
-    parts.append(f"default: {p.default}" if p.from_attr is None else f"default: the scene's {p.from_attr}, else {p.default}")
+    if p.default is not None:
+        parts.append(f"default: {p.default}" if p.from_attr is None else f"default: the scene's {p.from_attr}, else {p.default}")
+    elif p.from_attr is not None and p.statistic is None:  # with a statistic, its help says how it is measured
+        parts.append(f"default: the scene's {p.from_attr}")
     alias = "; ".join(f"{tool} {name}" for tool, name in (("SNAP", p.snap), ("OTB", p.otb)) if name)
     if alias:
         parts.append(alias)

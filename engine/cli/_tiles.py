@@ -18,7 +18,7 @@ def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:
         "(with an overlap of at least the method's halo, see 'despeckle methods') and join them "
         "with 'despeckle mosaic' to get exactly the whole-scene result.",
     )
-    tile.add_argument("input")
+    tile.add_argument("input", help="the scene to cut (any raster the engine reads)")
     tile.add_argument("output_dir", help="folder to create for the tiles and index.geojson")
     tile.add_argument("--size", type=int, default=2048, metavar="PX", help="tile core size in pixels (default 2048)")
     tile.add_argument("--overlap", type=int, default=DEFAULT_OVERLAP_PX, metavar="PX",
