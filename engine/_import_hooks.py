@@ -43,7 +43,9 @@ class _AfterImport(importlib.abc.MetaPathFinder):
         run = loader.exec_module
 
         def exec_module(module: ModuleType) -> None:
-            del loader.exec_module  # once: a reload runs the module only
+            # Once: the loader gets back what it had (a reload runs the module only), which may be
+            # another hook's wrapper when two wait for the same module (the engine reloaded).
+            loader.exec_module = run  # type: ignore[method-assign]
             run(module)
             self._then(module)
 

@@ -125,15 +125,21 @@ class DistributedRunner(Runner):
 @contextlib.contextmanager
 def _interrupts_held() -> Iterator[list[int]]:
     """SIGINT and SIGTERM arriving inside are recorded in the list it yields instead of
-    interrupting (the caller decides what they mean once it is safe); outside the main thread,
-    where signals cannot be handled, nothing changes."""
+    interrupting (the caller decides what they mean once it is safe); a second one interrupts at
+    once. Outside the main thread, where signals cannot be handled, nothing changes."""
     held: list[int] = []
     if threading.current_thread() is not threading.main_thread():
         yield held
         return
     previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+
+    def hold(signum: int, frame: Any) -> None:
+        held.append(signum)
+        if len(held) > 1:  # asked twice (a start that hangs): stop now, whatever is left half done
+            raise KeyboardInterrupt
+
     for number in previous:
-        signal.signal(number, lambda signum, frame: held.append(signum))
+        signal.signal(number, hold)
     try:
         yield held
     finally:

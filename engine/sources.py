@@ -143,8 +143,12 @@ class SceneSource:
         try:
             data = self.reader.read(opened(self.reader), (*leading, rows, cols))
         except OSError as error:
-            # rasterio's wording points at an exception the user never sees.
+            # rasterio's wording points at an exception the user never sees: GDAL's own words
+            # (a decoding error, a VRT's missing source) are that exception's, said here instead.
             said = str(error).replace("See previous exception for details.", "").strip().rstrip(".")
+            cause = error.__cause__ or error.__context__
+            why = " ".join(str(cause).split()).rstrip(".") if cause is not None and str(cause).strip() else ""
+            said += f" ({why})" if why and why not in said else ""
             failure = InputError(f"reading {self.reader.path} failed: {said}. Is the file complete, and still there?")
         if failure is not None:  # raised without GDAL's exception as context, which dask.distributed cannot unpickle
             raise failure

@@ -47,21 +47,42 @@ def numpy_dtype(gdal_name: str) -> np.dtype[Any]:
 _MAX_COMPRESSION = 100_000
 
 
+def _vrt_sources(path: Path) -> list[str]:
+    """The files a VRT's bands read (``SourceFilename``), relative ones resolved."""
+    import xml.etree.ElementTree as ElementTree
+
+    try:
+        root = ElementTree.parse(path).getroot()
+    except (ElementTree.ParseError, OSError):
+        return []
+    return [os.path.join(path.parent, element.text.strip()) if element.get("relativeToVRT") == "1" else element.text.strip()
+            for element in root.iter("SourceFilename") if element.text]
+
+
+def _pixel_bytes(path: Path, src: rasterio.DatasetReader) -> int | None:
+    """Bytes of the local files that hold a raster's pixels; None when some are not local files
+    (a VRT over remote or nested sources), whose size cannot be judged."""
+    if src.driver in ("GTiff", "COG"):
+        return os.path.getsize(path)
+    if src.driver == "VRT":
+        files = _vrt_sources(path)  # the VRT's own XML holds no pixel
+        if not files or any(not os.path.isfile(f) or f.lower().endswith(".vrt") for f in files):
+            return None
+    else:  # an ENVI file and its header, a PNG...: what GDAL lists
+        files = [f for f in (src.files or []) if os.path.isfile(f)]
+        if not files:
+            return None
+    return sum(os.path.getsize(f) for f in {os.path.realpath(f) for f in files})
+
+
 def check_plausible(path: Path, src: rasterio.DatasetReader) -> None:
     """Refuse a raster whose header declares far more pixels than its files could hold (a
-    corrupt or hostile header, or a VRT declaring a canvas its sources do not fill): reading it
-    would make gigabytes of zeros, slowly. The files are the raster's own (a GeoTIFF) or those
-    GDAL lists for it (a VRT and its sources, an ENVI file and its header); a raster with no
-    local file (a remote VRT source) is not judged."""
+    corrupt or hostile header, or a VRT declaring a canvas its local sources do not fill):
+    reading it would make gigabytes of zeros, slowly. A raster with sources that are not local
+    files (a VRT of remote COGs) is not judged."""
     declared = src.width * src.height * src.count * numpy_dtype(src.dtypes[0]).itemsize
-    if src.driver in ("GTiff", "COG"):
-        size = os.path.getsize(path)
-    else:
-        files = {os.path.realpath(f) for f in (src.files or []) if os.path.isfile(f)}
-        if not files:
-            return
-        size = sum(os.path.getsize(f) for f in files)
-    if declared > _MAX_COMPRESSION * max(size, 1) and declared > 2**30:
+    size = _pixel_bytes(path, src)
+    if size is not None and declared > _MAX_COMPRESSION * max(size, 1) and declared > 2**30:
         raise InputError(
             f"{path} declares {src.count} x {src.height} x {src.width} pixels ({declared / 2**30:.0f} GiB) but its files "
             f"hold {size} bytes: its header is corrupt, or its pixels were never written"
@@ -267,8 +288,11 @@ def write_geotiff_block(
 
 def _write_window(path: str, data: np.ndarray, indexes: list[int], window: Window) -> None:
     # NUM_THREADS: GDAL compresses the block's tiles in parallel (~13 % faster with DEFLATE).
-    with rasterio.open(path, "r+", NUM_THREADS="ALL_CPUS") as dst:
-        dst.write(data, indexes=indexes, window=window)
+    with warnings.catch_warnings():
+        # Said once by open_scene; a cluster's workers would print it again for every block.
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.open(path, "r+", NUM_THREADS="ALL_CPUS") as dst:
+            dst.write(data, indexes=indexes, window=window)
 
 
 def check_written(path: Path) -> None:

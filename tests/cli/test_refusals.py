@@ -48,6 +48,15 @@ def _huge_vrt(folder: Path, source: Path) -> Path:
     return path
 
 
+def test_a_vrt_over_remote_sources_is_not_judged_by_its_local_bytes(tmp_path: Path) -> None:
+    """A VRT mosaic of remote COGs is legitimate however large: only local sources are counted."""
+    from engine.io._geotiff import check_plausible
+
+    vrt = _huge_vrt(tmp_path, Path("/vsicurl/https://example.invalid/cog.tif"))
+    with rasterio.open(vrt) as src:
+        check_plausible(vrt, src)  # no error
+
+
 @pytest.mark.parametrize("command, message", [
     (["run", "{in}", "o.tif", "--method", "lee", "--chunk-size", "1"], "chunk size must be at least 16"),
     (["run", "{in}", "o.tif", "--method", "lee", "--chunk-size", "0"], "chunk size must be at least 16"),

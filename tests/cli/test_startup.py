@@ -102,3 +102,19 @@ def test_deferred_kernels_pickle_by_name_and_refuse_malformed_names() -> None:
     assert pickle.loads(pickle.dumps(kernel)) == kernel
     with pytest.raises(ValueError, match="module:attribute"):
         Deferred("engine.filters._frost.frost_kernel")
+
+
+def test_the_engine_reloaded_before_xarray_still_lets_xarray_import_once() -> None:
+    """Two hooks waiting for xarray (the engine reloaded, as %autoreload does) chain: xarray
+    imports, the accessor is registered, once."""
+    out = _python("""
+        import importlib, warnings
+        warnings.simplefilter("error")
+        import engine
+        importlib.reload(engine)
+        import xarray as xr, numpy as np
+        importlib.reload(xr)
+        da = xr.DataArray(np.full((16, 16), 3.0, np.float32), dims=("y", "x"), attrs={"domain": "intensity"})
+        print(float(da.despeckle(method="boxcar", window_size_px=3).mean()))
+    """)
+    assert out.split() == ["3.0"]
