@@ -14,9 +14,11 @@ import xarray as xr
 from engine._version import __version__
 from engine.conventions import DOMAIN_ATTRS, PROVENANCE_ATTRS
 from engine.domain import check_domain, convert
+from engine.exceptions import DespeckleError
 from engine.methods import StackMethod, get_stack_method
-from engine.pipeline import despeckle
+from engine.pipeline import despeckle, say_assumed_looks
 from engine.scene import LOOKS_SOURCE
+from engine.speckle import CENTRAL_WINDOW_PX, central_looks
 from engine.stack._common import date_scene, weighted_means
 from engine.stack._open import TIME, as_stack, date_scenes
 
@@ -104,6 +106,13 @@ def despeckle_stack(
     target = check_domain(output_domain or source, allow_complex=False)
     intensity = prepared.copy(data=_converted(prepared.data, source, "intensity"))
     looks_value = float(prepared.attrs.get("looks", 1.0))
+    if prepared.attrs.get(LOOKS_SOURCE) == "assumed":
+        try:
+            measured = central_looks(intensity.data[0])
+        except DespeckleError:  # values the run refuses: it says where
+            measured = None
+        say_assumed_looks("the dates do not state their number of looks", chosen.name, measured,
+                          f"9x9 windows over the first date's central {CENTRAL_WINDOW_PX} x {CENTRAL_WINDOW_PX} pixels", stacklevel=3)
     filtered = chosen.run(intensity, looks=looks_value, spatial_parameters=inner, date_scenes=dates, **resolved)
     attrs = {k: v for k, v in prepared.attrs.items() if k not in ("looks", LOOKS_SOURCE, "time_note")}
     recorded = {**resolved, **({"spatial_parameters": inner} if inner else {})}

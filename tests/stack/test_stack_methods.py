@@ -174,3 +174,21 @@ def test_quegan__reading_halos_from_the_files_equals_sharing_blocks(dates_on_dis
 
     assert date_scenes(stack) is not None and date_scenes(changed) is None
     np.testing.assert_allclose(engine.despeckle_stack(changed, "quegan", spatial="refined-lee").values, from_files, rtol=2e-6, equal_nan=True)
+
+
+def test_assumed_looks__multi_look_dates_are_said_what_they_measure() -> None:
+    """Dates that do not state their looks are taken as 1 look, as single scenes are; where the
+    first date's speckle measures clearly more, the stack says so once, with the figure."""
+    from engine.scene import LOOKS_SOURCE
+
+    rng = np.random.default_rng(3)
+    values = rng.gamma(4.0, 1.0 / 4.0, (3, 300, 300)).astype(np.float32)
+    dates = xr.DataArray(values, dims=("time", "y", "x"), coords={"time": np.arange(3)},
+                         attrs={"domain": "intensity", "looks": 1.0, LOOKS_SOURCE: "assumed"})
+    with pytest.warns(engine.exceptions.LooksAssumedWarning, match=r"the dates do not state their number of looks, so quegan assumes 1 look; "
+                      r"its speckle measures about (3\.[5-9]|4\.[0-4]) looks") as caught:
+        engine.despeckle_stack(dates, "quegan", spatial="lee")
+    assert len(caught) == 1
+    stated = dates.assign_attrs(looks=4.0)
+    del stated.attrs[LOOKS_SOURCE]
+    engine.despeckle_stack(stated, "quegan", spatial="lee")  # stated: nothing said (warnings are errors here)
