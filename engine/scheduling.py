@@ -68,7 +68,6 @@ class DaskProgress(Callback):  # type: ignore[misc]
         self._reporter.update(self._done, self._total)
 
 
-
 class Runner:
     """Computes a list of dask objects and reports progress."""
 

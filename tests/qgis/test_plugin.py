@@ -105,7 +105,9 @@ def test_qgis_process__runs_the_algorithm(qgis_env: dict, shared_data: Path, tmp
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "ResourceWarning" not in done.stderr  # the plugin leaves no file open (it said so on every run)
-    expected = engine.despeckle(engine.open_scene(shared_data / GEOTIFF, domain="db"), "lee", window_size_px=7).values
+    assert "assumes 1 look; its speckle measures about 3.5 looks" in done.stdout + done.stderr  # the GRD states no looks
+    with pytest.warns(engine.exceptions.LooksAssumedWarning):
+        expected = engine.despeckle(engine.open_scene(shared_data / GEOTIFF, domain="db"), "lee", window_size_px=7).values
     with rasterio.open(output) as out:
         np.testing.assert_allclose(out.read(), np.where(np.isnan(expected), out.nodata, expected), rtol=1e-6)
 
