@@ -69,3 +69,19 @@ class MethodFallbackWarning(DespeckleWarning):
 class LooksAssumedWarning(DespeckleWarning):
     """A method that needs the number of looks assumed 1 for a scene that does not state it, and
     the scene's speckle measures clearly more (multi-looked data, such as Sentinel-1 GRD)."""
+
+
+def warn_at_caller(message: str, category: type[Warning]) -> None:
+    """``warnings.warn`` pointed at the first frame outside the engine package: the user's own
+    call, whichever way it went through the engine (the accessor, ``despeckle``, ``despeckle_file``,
+    a stack method). Python 3.12's ``skip_file_prefixes`` does this; the engine supports 3.10."""
+    import os
+    import sys
+    import warnings
+
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    level, frame = 2, sys._getframe(1)  # level 2: the frame that called this function
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        level += 1
+        frame = frame.f_back
+    warnings.warn(message, category, stacklevel=level)

@@ -29,6 +29,7 @@ from engine.exceptions import (
     LooksAssumedWarning,
     NotSpeckleWarning,
     ParameterError,
+    warn_at_caller,
 )
 from engine.methods import Method, choose_method
 from engine.overlap import aligned_chunks, apply_overlapped, apply_with_halo_reads
@@ -69,19 +70,19 @@ def _say_measured_looks(method: Method, resolved: dict[str, Any], intensity: da.
             measured, where = central_looks(intensity), f"9x9 windows over its central {CENTRAL_WINDOW_PX} x {CENTRAL_WINDOW_PX} pixels"
         except DespeckleError:  # values the run refuses: it says where
             return
-    say_assumed_looks("the scene does not state its number of looks", method.name, measured, where, stacklevel=4)
+    say_assumed_looks("the scene does not state its number of looks", method.name, measured, where)
 
 
-def say_assumed_looks(what: str, method: str, measured: float | None, where: str, *, stacklevel: int) -> None:
-    """Warn that ``method`` assumes 1 look where the speckle ``measured`` clearly more."""
+def say_assumed_looks(what: str, method: str, measured: float | None, where: str) -> None:
+    """Warn (at the user's call) that ``method`` assumes 1 look where the speckle ``measured``
+    clearly more."""
     if measured is None or not LOOKS_WORTH_SAYING <= measured <= SPECKLE_LOOKS_LIMIT:
         return
-    warnings.warn(
+    warn_at_caller(
         f"{what}, so {method} assumes 1 look; its speckle measures about {measured:.1f} looks (median ENL of {where}, as "
         f"'despeckle info' reports; texture makes it a lower bound). If the data are multi-looked, pass looks={measured:.1f} "
         f"(--looks {measured:.1f})",
         LooksAssumedWarning,
-        stacklevel=stacklevel,
     )
 
 

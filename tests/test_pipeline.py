@@ -157,6 +157,7 @@ def test_assumed_looks__a_multi_look_scene_is_said_what_its_speckle_measures() -
     with pytest.warns(LooksAssumedWarning, match=r"lee assumes 1 look; its speckle measures about (3\.[5-9]|4\.[0-4]) looks") as caught:
         out = engine.despeckle(scene, "lee")
     assert len(caught) == 1 and "--looks" in str(caught[0].message)
+    assert caught[0].filename == __file__  # pointed at the caller, not at engine code
     # the run goes on with 1 look, as SNAP and OTB assume
     np.testing.assert_array_equal(out.values, engine.despeckle(scene, "lee", looks=1.0).values)
 

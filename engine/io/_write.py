@@ -181,6 +181,9 @@ def write_scene(
     only when complete; after a failure nothing is left at ``path``.
     """
     started = time.monotonic()
+    if resume and not overwrite and Path(path).exists() and not resumable_sibling(Path(path)).exists():
+        raise OutputExistsError(f"{path} already exists and no interrupted run of it waits to be resumed (there is no "
+                                f"{resumable_sibling(Path(path)).name}); pass overwrite=True (--overwrite) to compute it again")
     target = check_output_path(
         Path(path),
         overwrite=overwrite,
@@ -243,8 +246,9 @@ def _write_geotiff(
         _geotiff.check_written(cog_temporary)
         return cog_temporary
 
-    if compress == "none":
-        check_space(target, int(np.prod(data.shape)) * 4)
+    if compress == "none":  # every tile is stored whole, the scene's edge tiles included
+        bands, height, width = data.shape
+        check_space(target, bands * -(-height // tile) * tile * -(-width // tile) * tile * 4)
     try:
         writing(target, create)
         writer = partial(

@@ -112,7 +112,7 @@ def despeckle_stack(
         except DespeckleError:  # values the run refuses: it says where
             measured = None
         say_assumed_looks("the dates do not state their number of looks", chosen.name, measured,
-                          f"9x9 windows over the first date's central {CENTRAL_WINDOW_PX} x {CENTRAL_WINDOW_PX} pixels", stacklevel=3)
+                          f"9x9 windows over the first date's central {CENTRAL_WINDOW_PX} x {CENTRAL_WINDOW_PX} pixels")
     filtered = chosen.run(intensity, looks=looks_value, spatial_parameters=inner, date_scenes=dates, **resolved)
     attrs = {k: v for k, v in prepared.attrs.items() if k not in ("looks", LOOKS_SOURCE, "time_note")}
     recorded = {**resolved, **({"spatial_parameters": inner} if inner else {})}

@@ -59,6 +59,20 @@ def test_a_full_disk_is_a_clear_error_with_nothing_at_the_target(tiny_disk: Path
         assert "kept in" in str(caught.value) and "for --resume" in str(caught.value)
 
 
+@pytest.fixture
+def three_mib_disk(tmp_path: Path):
+    yield from _tmpfs(tmp_path / "three", "size=3m")
+
+
+def test_uncompressed_outputs_are_refused_up_front_counting_whole_edge_tiles(three_mib_disk: Path, tmp_path: Path) -> None:
+    """600 x 600 float32 is 1.4 MiB of pixels, but a tiled GeoTIFF stores its edge tiles whole:
+    2 x 2 tiles of 512^2, 4 MiB. On a 3 MiB disk that is said before any work."""
+    source = write_geotiff(tmp_path / "in.tif", np.random.default_rng(1).gamma(1.0, 1.0, (600, 600)).astype(np.float32))
+    with pytest.raises(OutputError, match=r"needs 4\.0 MiB .* the disk is full"):
+        engine.despeckle_file(source, three_mib_disk / "o.tif", "lee", domain="intensity", compress="none", looks=1.0)
+    assert not any(three_mib_disk.iterdir())
+
+
 def test_the_command_line_says_it_in_one_line(tiny_disk: Path, big_input: Path, despeckle_cli: list[str]) -> None:
     """One line on stderr: also where the blocks themselves fail to fit (compressed outputs), for
     which libtiff would print a line of its own per block."""

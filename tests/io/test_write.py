@@ -117,6 +117,9 @@ def test_write_scene__zarr_resumes_an_interrupted_run(tmp_path: Path, scene) -> 
     assert 0 < reporter.totals[-1] < out.size  # the pixels of the missing blocks only
     np.testing.assert_array_equal(engine.open_scene(tmp_path / "o.zarr").values, out.values)
     assert not (tmp_path / "o.zarr.partial").exists()
+    # resumed again: the output is complete, nothing waits to be resumed, and it is said so
+    with pytest.raises(engine.exceptions.OutputExistsError, match="no interrupted run of it waits to be resumed"):
+        engine.write_scene(out, tmp_path / "o.zarr", resume=True, run_manifest=manifest)
 
 
 def test_write_scene__resume_refuses_a_different_run(tmp_path: Path, scene) -> None:
