@@ -70,7 +70,7 @@ def otb_lee(intensity: np.ndarray, folder: Path) -> np.ndarray:
 
 
 def _ours() -> list[str]:
-    return [m for m in available_methods("sar") if m in ("lee", "kuan", "frost", "fast-cnn", "lite-unet", "looks-unet", "speckle2void", "mdn-cl")]
+    return [m for m in available_methods("sar") if m in ("lee", "kuan", "frost", "lite-unet", "looks-unet", "speckle2void", "mdn-cl")]
 
 
 def synthetic_part(folder: Path, have_peers: bool) -> dict[str, dict[str, dict[str, float]]]:

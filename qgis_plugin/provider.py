@@ -15,6 +15,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from .algorithms.despeckle import MethodAlgorithm
 from .algorithms.mosaic import MosaicTiles
+from .algorithms.retired import RetiredMethod
 from .algorithms.setup import SetUpEngine
 from .algorithms.stack import DespeckleStack
 from .algorithms.statistics import SpeckleStatistics
@@ -107,6 +108,9 @@ class DespeckleProvider(QgsProcessingProvider):
                 self.addAlgorithm(MethodAlgorithm(method, contract, engine_problem=missing))
             except Exception as error:  # one broken method must not hide the others
                 QgsMessageLog.logMessage(f"could not load method {method.get('name')}: {error}", "Despeckle", Qgis.Warning)
+        for name, why in contract.get("retired_methods", {}).items():  # older engines list none
+            if name not in {m.get("name") for m in contract["methods"]}:
+                self.addAlgorithm(RetiredMethod(name, why))
         try:
             self.addAlgorithm(DespeckleStack(contract, engine_problem=missing))
         except Exception as error:  # nor a broken stack contract the single-image methods

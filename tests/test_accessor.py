@@ -30,11 +30,11 @@ def test_dataarray_accessor__lazy_with_coordinates_crs_and_provenance(scene) -> 
 
 def test_dataarray_accessor__runs_a_model_like_a_filter(scene) -> None:
     pytest.importorskip("torch")
-    out = scene.despeckle(method="fast-cnn", device="cpu")
+    out = scene.despeckle(method="looks-unet", device="cpu")
     assert isinstance(out.data, da.Array) and out.rio.crs == scene.rio.crs and out.rio.transform() == scene.rio.transform()
-    assert out.attrs["despeckle_method"] == "fast-cnn"
+    assert out.attrs["despeckle_method"] == "looks-unet"
     # Chunks of 40 px, below the model's halo: the same as the library on the whole scene at once.
-    np.testing.assert_allclose(out.values, engine.despeckle(scene.chunk(-1), "fast-cnn", device="cpu").values, rtol=1e-4)
+    np.testing.assert_allclose(out.values, engine.despeckle(scene.chunk(-1), "looks-unet", device="cpu").values, rtol=1e-4)
 
 
 @pytest.mark.filterwarnings("ignore::engine.exceptions.MethodFallbackWarning")

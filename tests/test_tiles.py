@@ -116,7 +116,7 @@ def test_tile_scene__refuses_an_existing_folder(tmp_path: Path, scene_path: Path
     assert (tile_scene(scene_path, tmp_path / "ours", overwrite=True, size_px=400)).name == INDEX_NAME
 
 
-@pytest.mark.parametrize("method, size_px, overlap_px", [("fast-cnn", 96, 24), ("lite-unet", 128, 64)])
+@pytest.mark.parametrize("method, size_px, overlap_px", [("lite-unet", 128, 64)])
 def test_tile_process_mosaic__a_model_given_the_scene_median_equals_whole_scene_processing(
     tmp_path: Path, scene_path: Path, method: str, size_px: int, overlap_px: int
 ) -> None:

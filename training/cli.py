@@ -11,7 +11,7 @@ from engine.progress import Reporter
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("config", help="training configuration (YAML), e.g. training/configs/fast-cnn.yaml")
+    parser.add_argument("config", help="training configuration (YAML), e.g. training/configs/looks-unet.yaml")
     parser.add_argument("--resume", action="store_true", help="continue from the run's last checkpoint")
     parser.add_argument("--revalidate", action="store_true",
                         help="do not train: re-measure the exported weights' validation metrics with the current engine and update the model card")

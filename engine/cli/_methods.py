@@ -21,6 +21,7 @@ from engine.methods import (
     is_stack_method,
     list_methods,
     list_stack_methods,
+    retired_methods,
 )
 from engine.progress import Reporter
 
@@ -43,6 +44,8 @@ def contract(methods: list[dict[str, Any]], default: str | None) -> dict[str, An
         "methods": methods,
         # Methods over a stack of dates ('despeckle stack'); their spatial estimators are "filter" methods above.
         "stack_methods": [{**get_stack_method(n).describe(), "default": n == DEFAULT_STACK_METHOD} for n in list_stack_methods()],
+        # Methods withdrawn from the engine, with why and what replaces them (saved QGIS models name them).
+        "retired_methods": retired_methods(),
     }
 
 

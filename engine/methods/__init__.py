@@ -16,6 +16,8 @@ from engine.methods._registry import get_method as get_method
 from engine.methods._registry import list_methods as list_methods
 from engine.methods._registry import load_catalogs as load_catalogs
 from engine.methods._registry import register_method as register_method
+from engine.methods._registry import retire_method as retire_method
+from engine.methods._registry import retired_methods as retired_methods
 from engine.methods._shared import LOOKS as LOOKS
 from engine.methods._shared import Deferred as Deferred
 from engine.methods._shared import window_radius as window_radius
@@ -45,6 +47,8 @@ __all__ = [
     "list_stack_methods",
     "load_catalogs",
     "register_method",
+    "retire_method",
+    "retired_methods",
     "register_stack_method",
     "window_radius",
     "window_size",

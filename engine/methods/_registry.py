@@ -176,6 +176,20 @@ class Method:
 _METHODS: dict[str, Method] = {}
 #: Names registered elsewhere in the same name space (stack methods), with how to use them.
 NAMED_ELSEWHERE: dict[str, str] = {}
+#: Methods that were part of the engine and are no longer, with why and what to use instead:
+#: a saved script or QGIS model naming one gets that, not "unknown method".
+RETIRED: dict[str, str] = {}
+
+
+def retire_method(name: str, why: str) -> None:
+    """Record that method ``name`` was withdrawn, ``why`` saying why and what replaces it."""
+    RETIRED[normalise_name(name)] = why
+
+
+def retired_methods() -> dict[str, str]:
+    """The withdrawn methods' names, each with why and what replaces it."""
+    load_catalogs()
+    return dict(sorted(RETIRED.items()))
 
 
 def normalise_name(name: str) -> str:
@@ -233,6 +247,8 @@ def get_method(name: str) -> Method:
         return _METHODS[key]
     if key in NAMED_ELSEWHERE:
         raise ParameterError(f"{key!r} is {NAMED_ELSEWHERE[key]}")
+    if key in RETIRED:
+        raise ParameterError(f"method {key!r} was retired: {RETIRED[key]}")
     close = difflib.get_close_matches(key, list(_METHODS), n=3)
     hint = f" Did you mean {' or '.join(close)}?" if close else ""
     raise ParameterError(

@@ -5,26 +5,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from engine.methods import retire_method
 from engine.models._spec import ModelSpec, register_model
 
-FAST_CNN = register_model(
-    ModelSpec(
-        name="fast-cnn",
-        title="Fast CNN (CPU)",
-        network="engine.models.nets.fast_cnn:FastCNN",
-        config="engine.models.nets.fast_cnn:FastCNNConfig",
-        halo_px=22,  # 1 + 2 + 4 + 8 + 4 + 2 + 1: the exact receptive field of the dilated stack
-        activation_bytes_per_px=400,  # measured by benchmarks/models.py (fp32, CPU)
-        description=(
-            "A small log-domain residual CNN (7 dilated 3x3 convolutions, 32 channels, 47 k "
-            "parameters) for computers without a GPU: it removes log-domain speckle with a "
-            "22-pixel reach and runs at about 0.5 megapixels per second per two CPU cores."
-        ),
-        preferred_chunk_px=1024,
-        maturity="experimental",
-        maturity_note="1-look speckle only, and slower than looks-unet while less accurate at every number of looks "
-                      "(benchmarks speed, sar-synthetic): use looks-unet",
-    )
+# fast-cnn (a 47 k-parameter dilated CNN, the first CPU model) was slower than looks-unet on a CPU
+# and less accurate at every number of looks (benchmarks speed and sar-synthetic, stops 17-21).
+retire_method(
+    "fast-cnn",
+    "looks-unet is faster on a CPU and more accurate at every number of looks (1-look as well); use "
+    "looks-unet (or 'auto', the default, which picks it)",
 )
 
 LITE_UNET = register_model(
@@ -39,8 +28,8 @@ LITE_UNET = register_model(
         description=(
             "A small log-domain U-Net for computers without a GPU (1.3 M parameters, 0.08 MMAC "
             "per pixel): 16 channels at full resolution and most of its capacity at 1/2, 1/4 "
-            "and 1/8 resolution, which gives single-look speckle the context it needs at about "
-            "twice fast-cnn's cost. See engine/models/nets/lite_unet.py."
+            "and 1/8 resolution, which gives single-look speckle the context it needs. See "
+            "engine/models/nets/lite_unet.py."
         ),
         preferred_chunk_px=1024,
         maturity_note="trained for 1-look, spatially white speckle: the best model there; for multi-look or "
@@ -62,7 +51,7 @@ LOOKS_UNET = register_model(
             "scene's metadata, the looks parameter, or the engine's estimate): it was trained on "
             "1 to 16 looks, white and GRD-like correlated speckle (band-limited, multilooked, "
             "resampled), so it smooths single-look SLC and multi-look GRD each as much as they "
-            "need. 0.7 M parameters; runs faster than fast-cnn on a CPU."
+            "need. 0.7 M parameters, the fastest model on a CPU."
         ),
         uses_looks=True,
         looks_conditioned=True,
@@ -174,4 +163,4 @@ MDN_CL = register_model(
 )
 
 #: Every registered model's spec, by name (training and benchmarks look them up here).
-SPECS = {spec.name: spec for spec in (FAST_CNN, LITE_UNET, LOOKS_UNET, SPECKLE2VOID, SPECKLE2VOID_ULTRASOUND, ULTRASOUND_UNET, MDN_CL)}
+SPECS = {spec.name: spec for spec in (LITE_UNET, LOOKS_UNET, SPECKLE2VOID, SPECKLE2VOID_ULTRASOUND, ULTRASOUND_UNET, MDN_CL)}

@@ -68,13 +68,13 @@ def test_run__writes_a_georeferenced_result_equal_to_the_library(cli, scene_path
 
 def test_run__a_model_like_a_filter(cli, scene_path: Path, tmp_path: Path) -> None:
     pytest.importorskip("torch")
-    done = cli("run", scene_path, "out.tif", "--method", "fast-cnn", "--device", "cpu", "--chunk-size", "128", "--progress", "json")
+    done = cli("run", scene_path, "out.tif", "--method", "looks-unet", "--device", "cpu", "--chunk-size", "128", "--progress", "json")
     assert [json.loads(line)["event"] for line in done.stdout.splitlines()][-1] == "result"
     # The library on one chunk: the model's tiles reproduce the whole-scene result (1e-4, fp32).
-    expected = engine.despeckle(engine.open_scene(scene_path, chunk_px=1024), "fast-cnn", device="cpu").values
+    expected = engine.despeckle(engine.open_scene(scene_path, chunk_px=1024), "looks-unet", device="cpu").values
     with rasterio.open(tmp_path / "out.tif") as out, rasterio.open(scene_path) as src:
         assert (out.crs, out.transform, out.shape) == (src.crs, src.transform, src.shape)
-        assert out.tags()["DESPECKLE_METHOD"] == "fast-cnn"
+        assert out.tags()["DESPECKLE_METHOD"] == "looks-unet"
         np.testing.assert_allclose(out.read(), expected, rtol=1e-4)
 
 

@@ -144,6 +144,6 @@ def test_choose_method__auto_prefers_the_model_and_falls_back_with_a_warning(mon
 
 def test_sar_models__warn_on_8_bit_display_images() -> None:
     image = np.clip(speckled((96, 96), 4.0) * 40, 0, 255).astype(np.uint8)
-    method = model_method(SPECS["fast-cnn"], Weights.in_memory(perturbed_network("fast-cnn").state_dict(), "w"))
+    method = model_method(SPECS["looks-unet"], Weights.in_memory(perturbed_network("looks-unet").state_dict(), "w"))
     with pytest.warns(NotSpeckleWarning, match="display image"):
         engine.despeckle(image, method, domain="amplitude", device="cpu")

@@ -33,7 +33,7 @@ def speckled(shape: tuple[int, int], seed: int = 0) -> np.ndarray:
 
 
 def test_models__are_registered_as_methods() -> None:
-    assert set(engine.list_methods(kind="model")) == {"fast-cnn", "lite-unet", "looks-unet", "speckle2void", "speckle2void-ultrasound", "ultrasound-unet", "mdn-cl"}
+    assert set(engine.list_methods(kind="model")) == {"lite-unet", "looks-unet", "speckle2void", "speckle2void-ultrasound", "ultrasound-unet", "mdn-cl"}
     for name in SPECS:
         described = engine.get_method(name).describe()
         assert described["kind"] == "model" and described["domain"] == "intensity"
@@ -42,7 +42,7 @@ def test_models__are_registered_as_methods() -> None:
 
 def test_models__without_weights_are_listed_as_unavailable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr("engine.models._weights.WEIGHTS_DIR", tmp_path)
-    method = model_method(SPECS["fast-cnn"])
+    method = model_method(SPECS["looks-unet"])
     assert method.describe()["available"] is False
     with pytest.raises(MethodUnavailableError, match="no trained weights are installed"):
         engine.despeckle(np.ones((32, 32), np.float32), method, domain="intensity")
@@ -50,7 +50,7 @@ def test_models__without_weights_are_listed_as_unavailable(monkeypatch: pytest.M
 
 def test_models__without_torch_say_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "torch", None)
-    method = model_method(SPECS["fast-cnn"], Weights.in_memory({}, "none"))
+    method = model_method(SPECS["looks-unet"], Weights.in_memory({}, "none"))
     assert "pip install 'despeckle[models]'" in method.describe()["unavailable_reason"]
     with pytest.raises(MethodUnavailableError, match=r"PyTorch is not installed.*despeckle\[models\]"):
         engine.despeckle(np.ones((32, 32), np.float32), method, domain="intensity")
@@ -135,7 +135,7 @@ def test_runtime__identity_model_reproduces_its_input() -> None:
 
 
 def test_runtime__sub_tiles_and_batches_do_not_change_the_result() -> None:
-    method = method_for("fast-cnn")
+    method = method_for("looks-unet")
     image = speckled((180, 140))
     reference = engine.despeckle(scene(image, -1), method, device="cpu", subtile_px=512).values
     for subtile, batch in [(32, 1), (48, 5), (100, 2)]:
@@ -200,7 +200,7 @@ def test_box_mean__is_the_average_pooling_the_weights_were_trained_with(height: 
 
 
 def test_runtime__bf16_on_cpu_stays_close_to_fp32() -> None:
-    method = method_for("fast-cnn")
+    method = method_for("looks-unet")
     image = speckled((96, 96))
     fp32 = engine.despeckle(scene(image, -1), method, device="cpu", precision="fp32").values
     bf16 = engine.despeckle(scene(image, -1), method, device="cpu", precision="bf16").values
@@ -217,7 +217,7 @@ def test_runtime__bf16_on_cpu_stays_close_to_fp32() -> None:
 ])
 def test_runtime__bad_options(kwargs: dict, match: str) -> None:
     with pytest.raises(ParameterError, match=match):
-        engine.despeckle(scene(speckled((64, 64)), -1), method_for("fast-cnn"), **kwargs).compute()
+        engine.despeckle(scene(speckled((64, 64)), -1), method_for("looks-unet"), **kwargs).compute()
 
 
 def test_speckle2void__never_sees_the_pixel_it_estimates() -> None:
@@ -265,9 +265,9 @@ def test_onnx__export_runs_in_onnxruntime_like_torch(model_name: str, tmp_path: 
 
 
 def test_models__provenance_and_statistics(tmp_path: Path) -> None:
-    method = method_for("fast-cnn")
+    method = method_for("looks-unet")
     out = engine.despeckle(scene(speckled((80, 80)), 40), method)
-    assert out.attrs["despeckle_method"] == "fast-cnn"
+    assert out.attrs["despeckle_method"] == "looks-unet"
     median = float(out.encoding["despeckle_statistics"]["scene_median"].compute())
     assert median == pytest.approx(float(np.median(speckled((80, 80)))), rel=0.01)
 

@@ -13,6 +13,7 @@ import pytest
 import rasterio
 
 import engine
+from engine.methods import retired_methods
 from tests.conftest import require, write_geotiff
 from tests.qgis.conftest import harness
 
@@ -23,7 +24,7 @@ DB = 3  # index of "db" in the algorithms' input-domain choices
 
 def test_provider__lists_every_engine_method_and_the_tools(qgis_python: str, qgis_env: dict) -> None:
     listed = harness(qgis_python, qgis_env, command="list")
-    expected = {f"despeckle:{name.replace('-', '_')}" for name in engine.list_methods()}
+    expected = {f"despeckle:{name.replace('-', '_')}" for name in [*engine.list_methods(), *retired_methods()]}
     assert expected | {"despeckle:speckle_statistics", "despeckle:tile_scene", "despeckle:mosaic_tiles", "despeckle:despeckle_stack", "despeckle:setup_engine"} == set(listed["algorithms"])
     # Experimental and study models apart from the recommended ones, the default named as such.
     assert "Despeckle raster (experimental and study models)" in listed["groups"]
@@ -80,13 +81,13 @@ def test_processing_run__a_model_runs_like_a_filter(qgis_python: str, qgis_env: 
     pytest.importorskip("torch")
     source = shared_data / GEOTIFF
     params = {"INPUT": str(source), "INPUT_DOMAIN": DB, "DEVICE": "cpu", "OUTPUT": str(tmp_path / "qgis.tif")}
-    outcome = harness(qgis_python, qgis_env, command="run", algorithm="despeckle:fast_cnn", parameters=params)
+    outcome = harness(qgis_python, qgis_env, command="run", algorithm="despeckle:looks_unet", parameters=params)
     assert outcome["result"]["OUTPUT"] == str(tmp_path / "qgis.tif"), outcome
-    subprocess.run([engine_executable, "run", str(source), str(tmp_path / "cli.tif"), "--method", "fast-cnn", "--domain", "db",
+    subprocess.run([engine_executable, "run", str(source), str(tmp_path / "cli.tif"), "--method", "looks-unet", "--domain", "db",
                     "--device", "cpu", "--progress", "none"], check=True)
     with rasterio.open(tmp_path / "qgis.tif") as q, rasterio.open(tmp_path / "cli.tif") as c, rasterio.open(source) as s:
         assert (q.crs, q.transform, q.shape) == (s.crs, s.transform, s.shape)
-        assert q.tags()["DESPECKLE_METHOD"] == "fast-cnn"
+        assert q.tags()["DESPECKLE_METHOD"] == "looks-unet"
         # Not bit for bit: the CPU's convolution kernels may sum in another order in each process.
         np.testing.assert_allclose(q.read(), c.read(), rtol=1e-5)
 
@@ -135,11 +136,23 @@ def test_invalid_parameter_is_a_clear_error(qgis_python: str, qgis_env: dict, sh
     assert not (tmp_path / "o.tif").exists()
 
 
+def test_retired_method__a_saved_model_naming_it_is_told_what_replaces_it(qgis_python: str, qgis_env: dict, shared_data: Path, tmp_path: Path) -> None:
+    assert "fast-cnn" in retired_methods()
+    listed = harness(qgis_python, qgis_env, command="list")
+    assert listed["names"]["despeckle:fast_cnn"] == "fast-cnn (retired)"
+    usable, why = listed["can_execute"]["despeckle:fast_cnn"]
+    assert usable is False and "fast-cnn was retired" in why and "use looks-unet" in why
+    params = {"INPUT": str(shared_data / GEOTIFF), "INPUT_DOMAIN": DB, "DEVICE": "cpu", "OUTPUT": str(tmp_path / "o.tif")}
+    outcome = harness(qgis_python, qgis_env, command="run", algorithm="despeckle:fast_cnn", parameters=params)
+    assert "fast-cnn was retired" in outcome["error"] and "use looks-unet" in outcome["error"]
+    assert not (tmp_path / "o.tif").exists()
+
+
 def test_missing_engine_is_a_clear_error(qgis_python: str, qgis_env: dict, shared_data: Path, tmp_path: Path) -> None:
     env = {**qgis_env, "DESPECKLE_EXECUTABLE": ""}
     listed = harness(qgis_python, env, command="list")
     # Every algorithm stays listed (from the method list the plugin ships) and says what is missing.
-    expected = {f"despeckle:{name.replace('-', '_')}" for name in engine.list_methods()}
+    expected = {f"despeckle:{name.replace('-', '_')}" for name in [*engine.list_methods(), *retired_methods()]}
     assert expected | {"despeckle:speckle_statistics", "despeckle:tile_scene", "despeckle:mosaic_tiles", "despeckle:despeckle_stack", "despeckle:setup_engine"} == set(listed["algorithms"])
     outcome = harness(qgis_python, env, command="run", algorithm="despeckle:lee",
                       parameters={"INPUT": str(shared_data / GEOTIFF), "OUTPUT": str(tmp_path / "o.tif")})

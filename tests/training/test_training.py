@@ -28,7 +28,7 @@ pytestmark = pytest.mark.shared_data
 
 
 def test_load_config__rejects_unknown_keys(tmp_path: Path) -> None:
-    (tmp_path / "c.yaml").write_text("model: fast-cnn\ndata: {patch: 3}\n")
+    (tmp_path / "c.yaml").write_text("model: looks-unet\ndata: {patch: 3}\n")
     with pytest.raises(ParameterError, match=r"unknown key\(s\) patch in c.yaml.data; valid keys: kind, sources"):
         load_config(tmp_path / "c.yaml")
     (tmp_path / "d.yaml").write_text("model: unet\n")
@@ -37,10 +37,10 @@ def test_load_config__rejects_unknown_keys(tmp_path: Path) -> None:
 
 
 def test_load_config__normalise_by_is_checked(tmp_path: Path) -> None:
-    (tmp_path / "c.yaml").write_text("model: fast-cnn\ndata: {normalise_by: scene}\n")
+    (tmp_path / "c.yaml").write_text("model: looks-unet\ndata: {normalise_by: scene}\n")
     with pytest.raises(ParameterError, match="normalise_by must be 'patch' or 'image'"):
         load_config(tmp_path / "c.yaml")
-    (tmp_path / "d.yaml").write_text("model: fast-cnn\ndata: {kind: synthetic, normalise_by: image}\n")
+    (tmp_path / "d.yaml").write_text("model: looks-unet\ndata: {kind: synthetic, normalise_by: image}\n")
     with pytest.raises(ParameterError, match="needs real noisy images"):
         load_config(tmp_path / "d.yaml")
 
@@ -145,11 +145,13 @@ def test_export__writes_weights_and_a_card_the_engine_loads(tmp_path: Path, shar
     config = load_config(CONFIGS / "smoke-supervised.yaml", output=str(tmp_path / "run"), data_root=str(shared_data))
     config = replace(config, export=True, export_dir=str(tmp_path / "weights"))
     summary = train(config)
-    card = json.loads((tmp_path / "weights" / "fast-cnn.json").read_text())
-    assert card["halo_px"] == SPECS["fast-cnn"].halo_px
+    card = json.loads((tmp_path / "weights" / "looks-unet.json").read_text())
+    # The reach measured on these weights: six iterations in, the far paths of the U-Net weigh less
+    # than the threshold, so it is shorter than the architecture allows, never longer.
+    assert 0 < card["halo_px"] <= SPECS["looks-unet"].halo_px
     assert card["training"]["iterations"] == config.iterations and card["training"]["config"].endswith("smoke-supervised.yaml")
     assert card["weights_dtype"] in ("float16", "float32") and "ratio_mean" in card["metrics"]
-    method = model_method(SPECS["fast-cnn"], Weights(path=summary["weights"], identity="exported"))
+    method = model_method(SPECS["looks-unet"], Weights(path=summary["weights"], identity="exported"))
     out = engine.despeckle(np.full((48, 48), 3.0, np.float32), method, domain="intensity").values
     assert np.isfinite(out).all()
 
@@ -157,7 +159,7 @@ def test_export__writes_weights_and_a_card_the_engine_loads(tmp_path: Path, shar
     # rounding of the exported weights), the weights untouched.
     weights_before = Path(summary["weights"]).read_bytes()
     metrics = revalidate(config)
-    revalidated = json.loads((tmp_path / "weights" / "fast-cnn.json").read_text())
+    revalidated = json.loads((tmp_path / "weights" / "looks-unet.json").read_text())
     assert revalidated["metrics"] == metrics and revalidated["training"]["metrics_at_training"] == card["metrics"]
     assert metrics == pytest.approx(card["metrics"], rel=1e-3)
     assert revalidated["metrics_measured"]["command"].endswith("smoke-supervised.yaml --revalidate")

@@ -19,6 +19,13 @@ def test_get_method__unknown_name_lists_valid_ones() -> None:
         engine.get_method("refined")
 
 
+@pytest.mark.parametrize("name", ["fast-cnn", "Fast CNN", "fast_cnn"])
+def test_get_method__a_retired_method_says_so_and_what_replaces_it(name: str) -> None:
+    with pytest.raises(ParameterError, match=r"method 'fast-cnn' was retired: looks-unet is faster .* use looks-unet"):
+        engine.get_method(name)
+    assert "fast-cnn" not in engine.list_methods()
+
+
 def test_list_methods__pattern_and_kind() -> None:
     assert engine.list_methods("lee*") == ["lee", "lee-sigma"]
     assert engine.list_methods(kind="model") == [] or all(engine.get_method(n).kind == "model" for n in engine.list_methods(kind="model"))
@@ -30,7 +37,7 @@ def test_list_methods__imagery_keeps_filters_and_the_models_trained_for_it() -> 
     sar, ultrasound = engine.list_methods(imagery="sar"), engine.list_methods(imagery="ultrasound")
     filters = engine.list_methods(kind="filter")
     assert set(filters) <= set(sar) and set(filters) <= set(ultrasound)
-    assert "fast-cnn" in sar and "fast-cnn" not in ultrasound
+    assert "looks-unet" in sar and "looks-unet" not in ultrasound
     assert "speckle2void-ultrasound" in ultrasound and "speckle2void-ultrasound" not in sar
     with pytest.raises(ParameterError, match="imagery must be"):
         engine.list_methods(imagery="optical")

@@ -1,12 +1,13 @@
-"""``lite-unet``: a small U-Net in the log domain, for CPUs, with a wider reach than ``fast-cnn``.
+"""``lite-unet``: a small U-Net in the log domain, for CPUs, with a wide reach.
 
 Single-look speckle needs context: at full resolution every pixel is one exponential draw, so a
-good estimate averages over tens of pixels while keeping edges. ``fast-cnn`` reaches 22 pixels
-with 32 channels everywhere; this network spends little at full resolution (three 3x3
-convolutions of 16 channels: in, after the last skip, out) and most of its capacity at 1/2, 1/4 and 1/8 resolution,
-where a 3x3 convolution covers 2, 4 and 8 times as far for a quarter, a sixteenth and a
-sixty-fourth of the cost. For about 1.7 times ``fast-cnn``'s arithmetic per pixel it has 27 times
-its parameters and a reach of 66 pixels (3 times as far).
+good estimate averages over tens of pixels while keeping edges. A plain CNN of 32 channels
+everywhere (the retired ``fast-cnn``, 7 dilated convolutions) reached 22 pixels; this network
+spends little at full resolution (three 3x3 convolutions of 16 channels: in, after the last
+skip, out) and most of its capacity at 1/2, 1/4 and 1/8 resolution, where a 3x3 convolution
+covers 2, 4 and 8 times as far for a quarter, a sixteenth and a sixty-fourth of the cost: for
+about 1.7 times that CNN's arithmetic per pixel it has 27 times its parameters and a reach of
+66 pixels (3 times as far).
 
 Every layer is local (no normalisation over the image, no global pooling), and the down- and
 up-sampling are 2x2 convolutions with stride 2, so the output at a pixel depends only on a
