@@ -139,7 +139,7 @@ def speckle_trained_for(config: TrainConfig) -> str:
 
 def revalidate(config: TrainConfig) -> dict[str, float]:
     """Re-measure the validation metrics of exported weights with the engine as it is now, and
-    record them in the model card (the weights are unchanged).
+    record them in the model card with the configuration's notes (the weights are unchanged).
 
     A card's metrics are the engine's output on the validation data: when the engine changes how
     it runs a network (at scene edges, say), they are re-measured so that the card stays true.
@@ -159,6 +159,7 @@ def revalidate(config: TrainConfig) -> dict[str, float]:
     card["training"].setdefault("metrics_at_training", card["metrics"])
     card["metrics"] = metrics
     card.update(conventions(config))  # as the engine now runs it
+    card["notes"] = config.notes  # what a user must know, kept in the configuration with the figures it quotes
     card["metrics_measured"] = {
         "engine_version": __version__,
         "torch_version": torch.__version__,

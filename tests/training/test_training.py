@@ -158,8 +158,9 @@ def test_export__writes_weights_and_a_card_the_engine_loads(tmp_path: Path, shar
     # Re-measuring the card's metrics with the engine as it is: the same numbers (to the fp16
     # rounding of the exported weights), the weights untouched.
     weights_before = Path(summary["weights"]).read_bytes()
-    metrics = revalidate(config)
+    metrics = revalidate(replace(config, notes="Measured again: see the figures."))
     revalidated = json.loads((tmp_path / "weights" / "looks-unet.json").read_text())
+    assert revalidated["notes"] == "Measured again: see the figures."  # the configuration's notes, refreshed
     assert revalidated["metrics"] == metrics and revalidated["training"]["metrics_at_training"] == card["metrics"]
     assert metrics == pytest.approx(card["metrics"], rel=1e-3)
     assert revalidated["metrics_measured"]["command"].endswith("smoke-supervised.yaml --revalidate")
