@@ -116,7 +116,9 @@ def test_tile_scene__refuses_an_existing_folder(tmp_path: Path, scene_path: Path
     assert (tile_scene(scene_path, tmp_path / "ours", overwrite=True, size_px=400)).name == INDEX_NAME
 
 
-@pytest.mark.parametrize("method, size_px, overlap_px", [("lite-unet", 128, 64)])
+# A model with a stride (lite-unet, tiles on its 8-px grid) and one without (speckle2void, overlap
+# one pixel above its 31-px halo).
+@pytest.mark.parametrize("method, size_px, overlap_px", [("lite-unet", 128, 64), ("speckle2void", 96, 32)])
 def test_tile_process_mosaic__a_model_given_the_scene_median_equals_whole_scene_processing(
     tmp_path: Path, scene_path: Path, method: str, size_px: int, overlap_px: int
 ) -> None:

@@ -94,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(arguments)
     args, unknown = parser.parse_known_args(arguments)
+    if unknown and getattr(args, "method_problem", ""):  # the method's options are unknown because the method is
+        parser.error(args.method_problem)
     if unknown:  # said with what the command does take (a method's options are per method)
         hint = getattr(args, "options_hint", "")
         parser.error(f"unrecognized arguments: {' '.join(unknown)}" + (f"; {hint}" if hint else ""))

@@ -15,14 +15,15 @@ from engine.progress import JsonReporter, Reporter
 from engine.run import despeckle_file
 
 
-def peek_method(argv: list[str]) -> Method | None:
-    """The method named on the command line, so its parameters become options of ``run``."""
+def peek_method(argv: list[str]) -> tuple[Method | None, str]:
+    """The method named on the command line, so its parameters become options of ``run``, or
+    None and why (unknown, retired, unavailable: said again by the handler, with the valid names)."""
     try:
         with warnings.catch_warnings():  # the handler warns when it runs, not the parser
             warnings.simplefilter("ignore", MethodFallbackWarning)
-            return choose_method(peek_method_name(argv))
-    except (ParameterError, MethodUnavailableError):
-        return None  # reported by the handler, with the list of valid names
+            return choose_method(peek_method_name(argv)), ""
+    except (ParameterError, MethodUnavailableError) as error:
+        return None, str(error)
 
 
 def _parameter_help(method: Method, name: str) -> str:
@@ -41,7 +42,7 @@ def _parameter_help(method: Method, name: str) -> str:
 
 
 def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:  # type: ignore[type-arg]
-    method = peek_method(argv)
+    method, problem = peek_method(argv)
     parser = subparsers.add_parser(
         "run",
         description="Despeckle a scene (GeoTIFF/COG, Zarr, .npy, PNG/JPEG...) into a GeoTIFF, COG or Zarr (a display image "
@@ -84,7 +85,7 @@ def add_parser(subparsers: argparse._SubParsersAction, argv: list[str]) -> None:
         hint = f"method {method.name!r} takes {flags} ('despeckle run --method {method.name} --help')"
     else:
         hint = "a method's options follow --method NAME ('despeckle methods' lists them)"
-    parser.set_defaults(handler=handle, options_hint=hint)
+    parser.set_defaults(handler=handle, options_hint=hint, method_problem=problem)
 
 
 def add_complex_input_options(group: argparse._ArgumentGroup) -> None:

@@ -15,6 +15,7 @@ from engine.methods._registry import Method as Method
 from engine.methods._registry import get_method as get_method
 from engine.methods._registry import list_methods as list_methods
 from engine.methods._registry import load_catalogs as load_catalogs
+from engine.methods._registry import normalise_name as normalise_name
 from engine.methods._registry import register_method as register_method
 from engine.methods._registry import retire_method as retire_method
 from engine.methods._registry import retired_methods as retired_methods
@@ -46,6 +47,7 @@ __all__ = [
     "list_methods",
     "list_stack_methods",
     "load_catalogs",
+    "normalise_name",
     "register_method",
     "retire_method",
     "retired_methods",

@@ -10,7 +10,7 @@ and cards, reach measurement) are public here; the modules behind them are priva
 import lazy_loader as _lazy
 
 #: Names the catalog defines (the registered models' specs).
-_CATALOG_NAMES = ["FAST_CNN", "LITE_UNET", "LOOKS_UNET", "MDN_CL", "SPECKLE2VOID", "SPECKLE2VOID_ULTRASOUND", "SPECS", "ULTRASOUND_UNET"]
+_CATALOG_NAMES = ["LITE_UNET", "LOOKS_UNET", "MDN_CL", "SPECKLE2VOID", "SPECKLE2VOID_ULTRASOUND", "SPECS", "ULTRASOUND_UNET"]
 
 # Public names, imported on first use: registering the models (``_catalog``, loaded by the method
 # registry) needs neither PyTorch nor scipy; running one does.

@@ -7,7 +7,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from engine.methods import Deferred, Parameter, StackMethod, choose_method, get_method, list_methods, register_stack_method
+from engine.methods import (
+    Deferred,
+    Parameter,
+    StackMethod,
+    choose_method,
+    get_method,
+    list_methods,
+    register_stack_method,
+    retired_methods,
+)
 
 #: The ratio method's choice for "keep the plain temporal mean".
 NO_DESPECKLING = "none"
@@ -28,8 +37,12 @@ def filter_choices() -> tuple[str, ...]:
 
 
 def single_image_choices(*extra: str) -> tuple[str, ...]:
-    """``auto`` (the best available model, else lee), ``extra``, then every single-image method."""
-    return ("auto", *extra, *list_methods())
+    """``auto`` (the best available model, else lee), ``extra``, then every single-image method.
+
+    Retired methods keep their place in the list (choosing one says why it was retired): front
+    ends such as QGIS store a choice by its position, and a saved model must not silently run
+    the method that moved into it."""
+    return ("auto", *extra, *sorted([*list_methods(), *retired_methods()]))
 
 
 def resolved_name(name: str) -> str:

@@ -5,6 +5,7 @@ names the file system cannot take; and of two runs racing to one output, one fai
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -64,10 +65,17 @@ def test_a_vrt_over_remote_sources_is_not_judged_by_its_local_bytes(tmp_path: Pa
     (["run", "{sparse}", "o.tif", "--method", "lee"], "declares 1 x 200000 x 200000 pixels"),
     (["run", "{vrt}", "o.tif", "--method", "lee", "--domain", "intensity"], "declares 1 x 200000 x 200000 pixels"),
     (["run", "{in}", "a" * 250 + ".tif", "--method", "lee"], "choose a shorter name"),
-], ids=["chunk 1", "chunk 0", "tile 1", "sparse header", "VRT canvas", "long name"])
+    # A retired method named with the model options a saved command line gave it: why, not "unrecognized".
+    (["run", "{in}", "o.tif", "--method", "fast-cnn", "--device", "cpu", "--overwrite"], "method 'fast-cnn' was retired"),
+    (["run", "{in}", "o.tif", "--method", "lle", "--window-size-px", "5"], "unknown method 'lle'. Did you mean lee?"),
+    (["stack", "{in}", "{again}", "-o", "s.tif", "--method", "ratio", "--ratio-method", "fast-cnn"], "method 'fast-cnn' was retired"),
+    (["stack", "{in}", "{again}", "-o", "s.tif", "--method", "fast_cnn"], "method 'fast-cnn' was retired"),
+], ids=["chunk 1", "chunk 0", "tile 1", "sparse header", "VRT canvas", "long name", "retired method", "unknown method",
+        "retired ratio method", "retired stack method"])
 def test_absurd_requests_are_refused_in_one_line(despeckle_cli: list[str], scene: Path, tmp_path: Path, command: list[str], message: str) -> None:
     made = {"in": scene, "sparse": _sparse(tmp_path) if "{sparse}" in command else "",
-            "vrt": _huge_vrt(tmp_path, scene) if "{vrt}" in command else ""}
+            "vrt": _huge_vrt(tmp_path, scene) if "{vrt}" in command else "",
+            "again": shutil.copy(scene, tmp_path / "again.tif") if "{again}" in command else ""}
     arguments = [a.format(**made) for a in command]
     before = sorted(p.name for p in tmp_path.iterdir())
     done = subprocess.run([*despeckle_cli, *arguments, "--progress", "none"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
@@ -89,6 +97,12 @@ def test_of_two_runs_finishing_on_one_output_the_second_fails_and_keeps_the_firs
     engine.despeckle_file(scene, tmp_path / "p.tif", "boxcar", domain="intensity", window_size_px=3)
     with pytest.raises(OutputExistsError):
         engine.despeckle_file(scene, tmp_path / "p.tif", "boxcar", domain="intensity", window_size_px=3)
+
+
+def test_the_contract_lists_retired_methods_apart(despeckle_cli: list[str]) -> None:
+    contract = json.loads(subprocess.run([*despeckle_cli, "methods", "--json"], capture_output=True, text=True, check=True, timeout=60).stdout)
+    assert "use looks-unet" in contract["retired_methods"]["fast-cnn"]
+    assert "fast-cnn" not in {m["name"] for m in contract["methods"]}
 
 
 def test_unknown_method_options_name_the_options_the_method_takes(despeckle_cli: list[str], scene: Path, tmp_path: Path) -> None:

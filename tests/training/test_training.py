@@ -15,7 +15,7 @@ torch = pytest.importorskip("torch")
 
 import engine  # noqa: E402
 from engine.exceptions import ParameterError  # noqa: E402
-from engine.models import SPECS, Weights, model_method  # noqa: E402
+from engine.models import SPECS, Weights, load_network, measure_halo, model_method, probe_size_px  # noqa: E402
 from training.config import load_config  # noqa: E402
 from training.data import PatchSampler  # noqa: E402
 from training.export import revalidate  # noqa: E402
@@ -34,6 +34,9 @@ def test_load_config__rejects_unknown_keys(tmp_path: Path) -> None:
     (tmp_path / "d.yaml").write_text("model: unet\n")
     with pytest.raises(ParameterError, match="unknown model 'unet'"):
         load_config(tmp_path / "d.yaml")
+    (tmp_path / "e.yaml").write_text("model: Fast CNN\n")
+    with pytest.raises(ParameterError, match="model 'Fast CNN' was retired: .* use looks-unet"):
+        load_config(tmp_path / "e.yaml")
 
 
 def test_load_config__normalise_by_is_checked(tmp_path: Path) -> None:
@@ -146,9 +149,12 @@ def test_export__writes_weights_and_a_card_the_engine_loads(tmp_path: Path, shar
     config = replace(config, export=True, export_dir=str(tmp_path / "weights"))
     summary = train(config)
     card = json.loads((tmp_path / "weights" / "looks-unet.json").read_text())
-    # The reach measured on these weights: six iterations in, the far paths of the U-Net weigh less
-    # than the threshold, so it is shorter than the architecture allows, never longer.
-    assert 0 < card["halo_px"] <= SPECS["looks-unet"].halo_px
+    # The reach measured on these weights (six iterations in, the far paths of the U-Net weigh less
+    # than the threshold: shorter than the architecture allows, never longer).
+    spec = SPECS["looks-unet"]
+    exported = load_network(spec, Weights(path=summary["weights"], identity="exported"), torch.device("cpu"))
+    assert card["halo_px"] == measure_halo(exported, stride=spec.stride_px, size_px=probe_size_px(spec.halo_px, spec.stride_px))
+    assert 0 < card["halo_px"] <= spec.halo_px
     assert card["training"]["iterations"] == config.iterations and card["training"]["config"].endswith("smoke-supervised.yaml")
     assert card["weights_dtype"] in ("float16", "float32") and "ratio_mean" in card["metrics"]
     method = model_method(SPECS["looks-unet"], Weights(path=summary["weights"], identity="exported"))

@@ -24,6 +24,17 @@ def test_get_method__a_retired_method_says_so_and_what_replaces_it(name: str) ->
     with pytest.raises(ParameterError, match=r"method 'fast-cnn' was retired: looks-unet is faster .* use looks-unet"):
         engine.get_method(name)
     assert "fast-cnn" not in engine.list_methods()
+    with pytest.raises(ParameterError, match=r"method 'fast-cnn' was retired"):
+        engine.methods.get_stack_method(name)
+
+
+def test_single_image_choices__keep_a_retired_method_in_its_place() -> None:
+    """Front ends (QGIS) store a choice by its position: a retired method keeps its place, so a saved
+    choice never silently becomes the method after it."""
+    from engine.stack._catalog import single_image_choices
+
+    choices = single_image_choices("none")
+    assert choices[:2] == ("auto", "none") and list(choices[2:]) == sorted([*engine.list_methods(), "fast-cnn"])
 
 
 def test_list_methods__pattern_and_kind() -> None:
