@@ -135,7 +135,7 @@ def test_tile_process_mosaic__a_model_given_the_scene_median_equals_whole_scene_
         np.testing.assert_allclose(m.read(), w.read(), rtol=1e-4)
 
 
-@pytest.mark.parametrize("method, size_px, overlap_px", [("looks-unet", 128, 72), ("lee-sigma", 64, 8)])
+@pytest.mark.parametrize("method, size_px, overlap_px", [("looks-unet", 128, 72), ("mdn-cl", 192, 128), ("lee-sigma", 64, 8)])
 def test_tile_process_mosaic__tiles_carry_the_scene_statistics_and_models_use_them(
     tmp_path: Path, scene_path: Path, method: str, size_px: int, overlap_px: int
 ) -> None:

@@ -33,12 +33,13 @@ def _despeckle_loss(network: Any, batch: Batch, config: TrainConfig, device: Any
     x, medians = normalised_log(batch.noisy, batch.reference)
     target = torch.from_numpy(np.log(batch.clean / medians).astype(np.float32)).to(device)
     x = x.to(device)
+    looks = torch.from_numpy(batch.looks).to(device)
     if hasattr(network, "contrastive"):
         representation = network.contrastive(x)
-        prediction = network.body(x, representation)
+        prediction = network.body(x, looks, representation)
     elif getattr(network, "conditioned_on_looks", False):
         representation = None
-        prediction = network.body(x, torch.from_numpy(batch.looks).to(device))
+        prediction = network.body(x, looks)
     else:
         representation = None
         prediction = network.body(x)

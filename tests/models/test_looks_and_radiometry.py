@@ -48,8 +48,9 @@ def test_scene_looks__smooth_input_warns_that_it_is_not_speckle() -> None:
         scene_looks(da.from_array(smooth, chunks=100)).compute()
 
 
-def test_looks_unet__is_told_the_looks_and_they_change_its_output() -> None:
-    network = perturbed_network("looks-unet")
+@pytest.mark.parametrize("name", [name for name, spec in SPECS.items() if spec.looks_conditioned])
+def test_looks_conditioned_models__are_told_the_looks_and_they_change_their_output(name: str) -> None:
+    network = perturbed_network(name)
     x = torch.from_numpy(np.log(speckled((64, 64), 1.0))[None, None])
     one, sixteen = network.body(x, 1.0), network.body(x, 16.0)
     assert not torch.allclose(one, sixteen)

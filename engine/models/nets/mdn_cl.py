@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.models.nets._layers import NAFBlock, box_mean, box_sum
+from engine.models.nets._layers import LooksFiLM, NAFBlock, box_mean, box_sum
 
 STRIDE = 16
 
@@ -54,6 +54,7 @@ class MDNConfig:
     representation_channels: int = 64
     strip_window: int = 15
     softmax_window: int = 7
+    conditioning_width: int = 32
 
 
 class ContrastiveEncoder(nn.Module):
@@ -132,6 +133,13 @@ class ExcitationAggregationPooling(nn.Module):
 
 
 class MDN(nn.Module):
+    """The network told the equivalent number of looks of its input: as in looks-unet, a FiLM
+    computed from the ENL modulates every block (encoder, middle and decoder), on top of the
+    contrastive representation's modulation of the encoder, so one network smooths and removes
+    the log-domain bias as each number of looks needs."""
+
+    conditioned_on_looks = True
+
     def __init__(self, config: MDNConfig = MDNConfig()) -> None:
         super().__init__()
         w = config.widths
@@ -156,11 +164,22 @@ class MDN(nn.Module):
             for i in range(levels)
         )
         self.ending = nn.Conv2d(w[0], 1, 3, padding=1)
+        # One (scale, shift) pair per block: encoder blocks, middle blocks, decoder blocks (coarse to fine).
+        self.block_widths = [
+            *(w[i] for i in range(levels) for _ in range(config.encoder_blocks[i])),
+            *(w[-1] for _ in range(config.middle_blocks)),
+            *(w[i] for i in reversed(range(levels)) for _ in range(config.decoder_blocks[levels - 1 - i])),
+        ]
+        self.looks_film = LooksFiLM(self.block_widths, config.conditioning_width)
 
-    def body(self, log_intensity: torch.Tensor, representation: torch.Tensor | None = None) -> torch.Tensor:
-        """Normalised log intensity (N, 1, H, W), H and W multiples of 16 -> log reflectivity."""
+    def body(
+        self, log_intensity: torch.Tensor, looks: torch.Tensor | float = 1.0, representation: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Normalised log intensity (N, 1, H, W), H and W multiples of 16, and the ENL (a number or
+        one per image) -> log reflectivity."""
         x = log_intensity
         r = self.contrastive(x) if representation is None else representation
+        by_looks = iter(self.looks_film.modulations(looks, x.shape[0], x))
         h = self.intro(x)
         skips = []
         for level, blocks in enumerate(self.encoders):
@@ -168,22 +187,23 @@ class MDN(nn.Module):
             film = F.interpolate(self.films[level](r), size=h.shape[-2:], mode="bilinear", align_corners=False)
             scale, shift = film.chunk(2, dim=1)
             for block in blocks:
-                h = block(h, (scale, shift))
+                looks_scale, looks_shift = next(by_looks)
+                h = block(h, (scale + looks_scale, shift + looks_shift))
             skips.append(h)
             if level < len(self.downs):
                 h = self.downs[level](h)
         for block in self.middle:
-            h = block(h)
+            h = block(h, next(by_looks))
         for level in reversed(range(len(self.encoders))):
             if level < len(self.ups):
                 h = self.ups[level](h)
             h = h + self.eaps[level](skips)
             for block in self.decoders[level]:
-                h = block(h)
+                h = block(h, next(by_looks))
         return x + self.ending(h)
 
     def finish(self, raw: torch.Tensor, log_intensity: torch.Tensor, looks: float) -> torch.Tensor:
         return torch.exp(raw.float())
 
     def forward(self, log_intensity: torch.Tensor, looks: float = 1.0) -> torch.Tensor:
-        return self.finish(self.body(log_intensity), log_intensity, looks)
+        return self.finish(self.body(log_intensity, looks), log_intensity, looks)
