@@ -182,11 +182,10 @@ def load_config(path: str | Path, **overrides: Any) -> TrainConfig:
         raise ParameterError(f"data.looks_range must be [low, high] with 0 < low <= high, got {list(config.data.looks_range)}")
     if not 0.0 <= config.data.grd_fraction + config.data.correlated_fraction <= 1.0:
         raise ParameterError("data.grd_fraction and data.correlated_fraction must add up to at most 1")
-    from engine.methods import normalise_name, retired_methods
+    from engine.methods import refuse_if_retired
     from engine.models import SPECS
 
-    if normalise_name(config.model) in retired_methods():
-        raise ParameterError(f"model {config.model!r} was retired: {retired_methods()[normalise_name(config.model)]}")
+    refuse_if_retired(config.model, noun="model")
     if config.model not in SPECS:
         raise ParameterError(f"unknown model {config.model!r}; models: {', '.join(SPECS)}")
     return config

@@ -15,7 +15,7 @@ from engine.methods._registry import Method as Method
 from engine.methods._registry import get_method as get_method
 from engine.methods._registry import list_methods as list_methods
 from engine.methods._registry import load_catalogs as load_catalogs
-from engine.methods._registry import normalise_name as normalise_name
+from engine.methods._registry import refuse_if_retired as refuse_if_retired
 from engine.methods._registry import register_method as register_method
 from engine.methods._registry import retire_method as retire_method
 from engine.methods._registry import retired_methods as retired_methods
@@ -47,11 +47,11 @@ __all__ = [
     "list_methods",
     "list_stack_methods",
     "load_catalogs",
-    "normalise_name",
+    "refuse_if_retired",
     "register_method",
+    "register_stack_method",
     "retire_method",
     "retired_methods",
-    "register_stack_method",
     "window_radius",
     "window_size",
 ]

@@ -192,6 +192,14 @@ def retired_methods() -> dict[str, str]:
     return dict(sorted(RETIRED.items()))
 
 
+def refuse_if_retired(name: str, noun: str = "method") -> None:
+    """Raise the one message for a retired method (``noun``: what the caller calls it)."""
+    load_catalogs()
+    key = normalise_name(name)
+    if key in RETIRED:
+        raise ParameterError(f"{noun} {key!r} was retired: {RETIRED[key]}")
+
+
 def normalise_name(name: str) -> str:
     """``"Gamma Map"``, ``"gamma_map"`` and ``"gamma-map"`` all name the same method."""
     return "-".join(name.strip().lower().replace("_", " ").replace("-", " ").split())
@@ -247,8 +255,7 @@ def get_method(name: str) -> Method:
         return _METHODS[key]
     if key in NAMED_ELSEWHERE:
         raise ParameterError(f"{key!r} is {NAMED_ELSEWHERE[key]}")
-    if key in RETIRED:
-        raise ParameterError(f"method {key!r} was retired: {RETIRED[key]}")
+    refuse_if_retired(key)
     close = difflib.get_close_matches(key, list(_METHODS), n=3)
     hint = f" Did you mean {' or '.join(close)}?" if close else ""
     raise ParameterError(

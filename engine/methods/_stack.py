@@ -16,7 +16,7 @@ from typing import Any
 
 from engine.exceptions import ParameterError
 from engine.methods._parameters import Parameter, resolve_parameters
-from engine.methods._registry import _METHODS, NAMED_ELSEWHERE, RETIRED, load_catalogs, normalise_name
+from engine.methods._registry import _METHODS, NAMED_ELSEWHERE, load_catalogs, normalise_name, refuse_if_retired
 
 #: ``run(stack, looks, spatial_parameters, date_scenes, **resolved) -> stack``: ``stack`` a lazy
 #: (time, y, x) intensity DataArray (float32, NaN where a date has no pixel, time in order),
@@ -87,8 +87,7 @@ def get_stack_method(name: str | None) -> StackMethod:
     key = normalise_name(name or DEFAULT_STACK_METHOD)
     if key in _STACK_METHODS:
         return _STACK_METHODS[key]
-    if key in RETIRED:
-        raise ParameterError(f"method {key!r} was retired: {RETIRED[key]}")
+    refuse_if_retired(key)
     if key in _METHODS:
         raise ParameterError(
             f"{key!r} despeckles one image, not a stack of dates; stack methods: {', '.join(sorted(_STACK_METHODS))}. "

@@ -35,7 +35,7 @@ def test_load_config__rejects_unknown_keys(tmp_path: Path) -> None:
     with pytest.raises(ParameterError, match="unknown model 'unet'"):
         load_config(tmp_path / "d.yaml")
     (tmp_path / "e.yaml").write_text("model: Fast CNN\n")
-    with pytest.raises(ParameterError, match="model 'Fast CNN' was retired: .* use looks-unet"):
+    with pytest.raises(ParameterError, match="model 'fast-cnn' was retired: .* use looks-unet"):
         load_config(tmp_path / "e.yaml")
 
 
