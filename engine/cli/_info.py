@@ -11,6 +11,7 @@ from engine.conventions import DOMAINS
 from engine.display import SPECKLE_QUARTILES_DB, display_values, estimate_dynamic_range
 from engine.exceptions import InputError
 from engine.io import describe_scene, is_sentinel1, open_scene, swath_polarisations
+from engine.models import SPECS
 from engine.progress import Reporter
 from engine.scene import looks_stated, valid_values
 from engine.speckle import central_looks
@@ -60,7 +61,8 @@ def handle(args: argparse.Namespace, reporter: Reporter) -> int:
         if key == "looks" and scene.attrs["domain"] == "display":
             continue  # grey levels: their dynamic range says what looks say of SAR data
         if key == "looks" and not looks_stated(scene):
-            value = f"{value} (assumed: the file does not say; filters use it, looks-unet estimates the looks instead)"
+            told = " and ".join(name for name, spec in SPECS.items() if spec.looks_conditioned)
+            value = f"{value} (assumed: the file does not say; filters use it, {told} estimate the looks instead)"
         if key == "dynamic_range_estimate" and value is not None:
             value = f"{value:.1f} dB (at which its speckle is fully developed: quartiles {SPECKLE_QUARTILES_DB:.2f} dB apart in 16x16 windows)"
         if key == "looks_estimate" and value is not None:

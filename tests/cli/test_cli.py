@@ -52,10 +52,14 @@ def test_methods__json_lists_every_method_with_parameters(cli) -> None:
     assert "Refined Lee" in cli("methods", "refined-lee").stdout
 
 
-def test_info__json(cli, scene_path: Path) -> None:
+def test_info__json(cli, scene_path: Path, tmp_path: Path) -> None:
     info = json.loads(cli("info", scene_path, "--json").stdout)
     assert info["shape"] == [1, 300, 280] and info["crs"] == "EPSG:32631" and info["domain"] == "intensity"
     assert info["looks_estimate"] == pytest.approx(1.0, abs=0.2)
+    # Unstated looks: said to be assumed, naming every model that estimates them instead.
+    unstated = write_geotiff(tmp_path / "unstated.tif", np.random.default_rng(0).exponential(1.0, (64, 64)).astype(np.float32))
+    assumed = next(line for line in cli("info", unstated, "--domain", "intensity").stdout.splitlines() if line.startswith("looks "))
+    assert "assumed" in assumed and "looks-unet and mdn-cl estimate the looks instead" in assumed
 
 
 def test_run__writes_a_georeferenced_result_equal_to_the_library(cli, scene_path: Path, tmp_path: Path) -> None:
