@@ -165,12 +165,12 @@ class MDN(nn.Module):
         )
         self.ending = nn.Conv2d(w[0], 1, 3, padding=1)
         # One (scale, shift) pair per block: encoder blocks, middle blocks, decoder blocks (coarse to fine).
-        self.block_widths = [
+        block_widths = [
             *(w[i] for i in range(levels) for _ in range(config.encoder_blocks[i])),
             *(w[-1] for _ in range(config.middle_blocks)),
             *(w[i] for i in reversed(range(levels)) for _ in range(config.decoder_blocks[levels - 1 - i])),
         ]
-        self.looks_film = LooksFiLM(self.block_widths, config.conditioning_width)
+        self.looks_film = LooksFiLM(block_widths, config.conditioning_width)
 
     def body(
         self, log_intensity: torch.Tensor, looks: torch.Tensor | float = 1.0, representation: torch.Tensor | None = None
