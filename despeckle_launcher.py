@@ -4,22 +4,17 @@ The commands that compute import the engine's numerical libraries (xarray, dask,
 numba: about a second); QGIS pays it on every run. This launcher answers ``--version`` without
 importing even the engine's package, and turns Ctrl-C or SIGTERM during those imports into the
 same one-line message and exit status 130 as during a run, instead of a traceback (SIGINT) or a
-silent status 143 (SIGTERM). Everything else is ``engine.cli.main`` (which imports only the
+silent status 143 (SIGTERM), raised only once the import under way is over
+(``engine._interrupts`` says why). Everything else is ``engine.cli.main`` (which imports only the
 chosen command's module). It lives outside the ``engine`` package on purpose: importing
 ``engine.cli`` imports ``engine``.
 """
 
 from __future__ import annotations
 
-import signal
 import sys
-from typing import Any
 
 INTERRUPTED = "despeckle: error: interrupted while starting; nothing was written"
-
-
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
 
 
 def main() -> int:
@@ -29,14 +24,16 @@ def main() -> int:
 
         print(f"despeckle {version('despeckle')}")
         return 0
-    signal.signal(signal.SIGTERM, _interrupt)  # the engine's own handler takes over once a command runs
-    try:
-        from engine.cli import main as engine_main
+    from engine._interrupts import interrupts_outside_imports  # the standard library only (and engine's lazy __init__)
 
-        return engine_main(arguments)
-    except KeyboardInterrupt:  # before the command ran (a running command says so itself)
-        print(INTERRUPTED, file=sys.stderr)
-        return 130
+    with interrupts_outside_imports():
+        try:
+            from engine.cli import main as engine_main
+
+            return engine_main(arguments)
+        except KeyboardInterrupt:  # before the command ran (a running command says so itself)
+            print(INTERRUPTED, file=sys.stderr)
+            return 130
 
 
 if __name__ == "__main__":

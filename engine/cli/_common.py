@@ -6,12 +6,12 @@ import argparse
 import contextlib
 import json
 import os
-import signal
 import sys
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from engine._interrupts import interrupts_outside_imports
 from engine._options import COMPRESSIONS
 from engine.exceptions import DespeckleError
 from engine.progress import BarReporter, JsonReporter, MessagesOnly, Reporter
@@ -72,24 +72,6 @@ def make_reporter(kind: str) -> Reporter:
 
 
 @contextlib.contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM (how QGIS and job schedulers cancel) cleans up exactly like Ctrl-C."""
-
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:  # not the main thread (embedded use): leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-@contextlib.contextmanager
 def _warnings_to(reporter: Reporter) -> Iterator[None]:
     def show(message: Any, category: type, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
         reporter.log("warning", str(message))
@@ -114,7 +96,7 @@ def _error(reporter: Reporter, message: str) -> None:
 def run_handler(handler: Handler, args: argparse.Namespace, reporter: Reporter) -> int:
     """Run a subcommand: user errors become one clear line (exit 2), never a traceback."""
     try:
-        with _terminate_as_interrupt(), _warnings_to(reporter):
+        with interrupts_outside_imports(), _warnings_to(reporter):
             return handler(args, reporter)
     except DespeckleError as error:
         _error(reporter, str(error))

@@ -5,6 +5,7 @@ names the file system cannot take; and of two runs racing to one output, one fai
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -143,7 +144,11 @@ def test_a_signal_while_starting_is_an_interruption_not_a_traceback(despeckle_cl
 
     process = subprocess.Popen([*despeckle_cli, "run", str(scene), "o.tif", "--method", "lee", "--progress", "none"], cwd=tmp_path,
                                stderr=subprocess.PIPE, text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    time.sleep(0.2)  # importing the engine takes longer: the signal comes while it starts
+    # The moment the launcher handles SIGTERM (its first step), the engine's imports begin (a second):
+    # the signal comes while it starts.
+    status = Path(f"/proc/{process.pid}/status")
+    while process.poll() is None and not int(re.search(r"SigCgt:\s*([0-9a-f]+)", status.read_text())[1], 16) & (1 << (signal.SIGTERM - 1)):
+        time.sleep(0.005)
     process.send_signal(getattr(signal, sig))
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130 and "interrupted" in stderr and "Traceback" not in stderr, stderr
