@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import configparser
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -20,10 +21,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def engine_wheel(output_dir: Path) -> Path:
-    """The engine as a wheel (no dependencies bundled: pip fetches them when the plugin installs it)."""
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet", "-w", str(output_dir),
-                           str(ROOT)], capture_output=True, text=True)
-    if done.returncode != 0:  # setuptools' chatter (data folders it calls packages) only when it fails
+    """The engine as a wheel (no dependencies bundled: pip fetches them when the plugin installs it).
+
+    Built in a fresh build folder: setuptools' own (build/ beside the sources) keeps the files of
+    earlier builds, and a wheel built over it shipped the weights of a retired model."""
+    with tempfile.TemporaryDirectory() as scratch:
+        config = Path(scratch) / "build.cfg"
+        config.write_text(f"[build]\nbuild_base = {scratch}/build\n[bdist_wheel]\nbdist_dir = {scratch}/bdist\n")
+        done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet", "-w", str(output_dir),
+                               str(ROOT)], capture_output=True, text=True, env={**os.environ, "DIST_EXTRA_CONFIG": str(config)})
+    if done.returncode != 0:  # setuptools' chatter only when it fails
         raise RuntimeError(f"building the engine wheel failed:\n{done.stderr[-3000:]}")
     (wheel,) = sorted(output_dir.glob("despeckle-*.whl"))
     return wheel
