@@ -14,7 +14,7 @@ from qgis.core import (
 )
 
 from ..engine_cli import run_engine
-from ._base import EngineAlgorithm, help_text
+from ._base import EngineAlgorithm, help_text, named_enum
 
 DECORRELATION = ["when the method needs it", "yes", "no"]
 #: What the engine writes: any other extension is refused before the run, not after it.
@@ -142,18 +142,20 @@ class MethodAlgorithm(EngineAlgorithm):
     def _enums(self):
         """Each enum parameter's options, so that a value may also be given by name (``INPUT_DOMAIN=db``
         from qgis_process, a script or a model), as QGIS >= 3.24 allows with static strings."""
-        enums = {self.INPUT_DOMAIN: self.input_domains, self.OUTPUT_DOMAIN: self.output_domains,
-                 self.COMPRESS: self.compressions, self.DECORRELATE: DECORRELATION}
-        enums.update({p["name"].upper(): [str(c) for c in p["choices"]] for p in self.method["parameters"] if p["choices"] and p["type"] == "str"})
-        return enums
+        return {self.INPUT_DOMAIN: self.input_domains, self.OUTPUT_DOMAIN: self.output_domains,
+                self.COMPRESS: self.compressions, self.DECORRELATE: DECORRELATION}
+
+    def _named_enums(self):
+        """The method's own choices (precision, device...): the engine's, which may grow."""
+        return {p["name"].upper(): [str(c) for c in p["choices"]] for p in self.method["parameters"] if p["choices"] and p["type"] == "str"}
 
     def _parameter(self, p):
         name, label = p["name"].upper(), p["help"][:1].upper() + p["help"][1:]
         optional = p["default"] is None or p["from_attr"] is not None
         if p["choices"] and p["type"] == "str":
             choices = [str(c) for c in p["choices"]]
-            default = choices.index(str(p["default"])) if p["default"] is not None and str(p["default"]) in choices else None
-            return QgsProcessingParameterEnum(name, label, options=choices, defaultValue=default, optional=optional)
+            default = str(p["default"]) if p["default"] is not None and str(p["default"]) in choices else None
+            return named_enum(name, label, choices, default=default, optional=optional)
         if p["type"] in ("int", "float"):
             kind = QgsProcessingParameterNumber.Integer if p["type"] == "int" else QgsProcessingParameterNumber.Double
             parameter = QgsProcessingParameterNumber(name, label, type=kind, defaultValue=None if optional else p["default"], optional=optional)
@@ -249,7 +251,7 @@ class MethodAlgorithm(EngineAlgorithm):
             if parameters.get(key) is None or parameters.get(key) == "":
                 continue
             if p["choices"] and p["type"] == "str":
-                value = p["choices"][self.parameterAsEnum(parameters, key, context)]
+                value = self.parameterAsEnumString(parameters, key, context)
             elif p["type"] == "int":
                 value = self.parameterAsInt(parameters, key, context)
             elif p["type"] == "float":

@@ -19,7 +19,7 @@ from qgis.core import (
 )
 
 from ..engine_cli import run_engine
-from ._base import EngineAlgorithm, help_text
+from ._base import EngineAlgorithm, help_text, named_enum
 from .despeckle import TAGS, input_domains, raster_path
 
 #: The stack methods offered while the engine's contract has none (an engine without
@@ -150,7 +150,11 @@ class DespeckleStack(EngineAlgorithm):
 
     def _enums(self):
         """Each enum parameter's options, so that a value may also be given by name (``METHOD=ratio``)."""
-        enums = {self.METHOD: [m["name"] for m in self.methods], self.INPUT_DOMAIN: self.input_domains, self.COMPRESS: self.compressions}
+        return {self.INPUT_DOMAIN: self.input_domains, self.COMPRESS: self.compressions}
+
+    def _named_enums(self):
+        """The method and the choices among the engine's methods (``METHOD=ratio``, ``SPATIAL=lee``)."""
+        enums = {self.METHOD: [m["name"] for m in self.methods]}
         enums.update({key: self._choices(p) for key, p in self.parameters.items() if self._choices(p)})
         return enums
 
@@ -163,8 +167,7 @@ class DespeckleStack(EngineAlgorithm):
         default = p.get("default")
         choices = self._choices(p)
         if choices:
-            index = choices.index(str(default)) if str(default) in choices else 0
-            return QgsProcessingParameterEnum(key, self.tr(label), options=choices, defaultValue=index)
+            return named_enum(key, self.tr(label), choices, default=str(default) if str(default) in choices else choices[0])
         if p.get("type") in ("int", "float"):
             kind = QgsProcessingParameterNumber.Integer if p["type"] == "int" else QgsProcessingParameterNumber.Double
             parameter = QgsProcessingParameterNumber(key, self.tr(label), type=kind, defaultValue=default, optional=default is None)
@@ -181,8 +184,8 @@ class DespeckleStack(EngineAlgorithm):
         dates = QgsProcessingParameterMultipleLayers(self.INPUT, self.tr("Dates (one raster layer per date, at least 2)"), layerType=QgsProcessing.TypeRaster)
         dates.setMinimumNumberInputs(2)
         self.addParameter(dates)
-        default = next((i for i, m in enumerate(self.methods) if m.get("default")), 0)
-        self.addParameter(QgsProcessingParameterEnum(self.METHOD, self.tr("Method"), options=[m["name"] for m in self.methods], defaultValue=default))
+        names = [m["name"] for m in self.methods]
+        self.addParameter(named_enum(self.METHOD, self.tr("Method"), names, default=next((m["name"] for m in self.methods if m.get("default")), names[0])))
         for key, p in self.parameters.items():
             parameter = self._parameter(key, p)
             if p.get("advanced"):
@@ -240,7 +243,8 @@ class DespeckleStack(EngineAlgorithm):
         parameters = self.with_indices(parameters)
         sources = [raster_path(layer) for layer in self.parameterAsLayerList(parameters, self.INPUT, context)]
         folder = self.parameterAsString(parameters, self.OUTPUT, context)
-        method = self.methods[self.parameterAsEnum(parameters, self.METHOD, context)]
+        name = self.parameterAsEnumString(parameters, self.METHOD, context)
+        method = next(m for m in self.methods if m["name"] == name)
         args = ["stack", *sources, "-o", folder, "--method", method["name"], "--format", "gtiff", "--overwrite",
                 "--chunk-size", self.parameterAsInt(parameters, self.CHUNK_SIZE, context),
                 "--compress", self.compressions[self.parameterAsEnum(parameters, self.COMPRESS, context)]]
@@ -250,7 +254,7 @@ class DespeckleStack(EngineAlgorithm):
                 continue
             choices = self._choices(p)
             if choices:
-                value = choices[self.parameterAsEnum(parameters, key, context)]
+                value = self.parameterAsEnumString(parameters, key, context)
             elif p.get("type") == "int":
                 value = self.parameterAsInt(parameters, key, context)
             elif p.get("type") == "float":

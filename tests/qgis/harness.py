@@ -104,7 +104,8 @@ elif command == "parameters":  # an algorithm's parameters as QGIS built them
 
     algorithm = QgsApplication.processingRegistry().algorithmById(request["algorithm"])
     outcome = {"parameters": {p.name(): {"advanced": bool(p.flags() & QgsProcessingParameterDefinition.FlagAdvanced),
-                                         "options": p.options() if hasattr(p, "options") else None}
+                                         "options": p.options() if hasattr(p, "options") else None,
+                                         "by_name": p.usesStaticStrings() if hasattr(p, "usesStaticStrings") else None}
                               for p in algorithm.parameterDefinitions()}} if algorithm else {"error": "no such algorithm"}
 elif command == "dialog":
     from processing.gui.AlgorithmDialog import AlgorithmDialog

@@ -58,6 +58,9 @@ def test_provider__builds_dialogs_from_the_engine_contract(qgis_python: str, qgi
     assert built["INPUT_DOMAIN"]["options"][4:] == ["complex", "display"] and built["DYNAMIC_RANGE"]["advanced"] is True
     real = harness(qgis_python, qgis_env, command="parameters", algorithm="despeckle:lee_sigma")["parameters"]
     assert real["Z98"]["advanced"] is True
+    # A method's own choices are saved by name (they are the engine's and may grow), the dialog's fixed lists by position.
+    model = harness(qgis_python, qgis_env, command="parameters", algorithm="despeckle:looks_unet")["parameters"]
+    assert model["PRECISION"]["by_name"] is True and model["PRECISION"]["options"][0] == "auto" and model["INPUT_DOMAIN"]["by_name"] is False
     unknown = harness(qgis_python, {**env, "FAKE_CONTRACT": "99"}, command="list")
     # Listed from the plugin's own method list, each saying why it cannot run.
     assert "despeckle:lee" in unknown["algorithms"]
