@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from engine.cli._common import print_json
 from engine.cli._run import add_complex_input_options, complex_input_options
@@ -35,6 +36,22 @@ def looks_estimate(scene: object) -> float | None:
     return central_looks(valid_values(scene, "intensity"))  # type: ignore[arg-type]
 
 
+def _provenance_lines(provenance: dict[str, Any], width: int) -> list[str]:
+    """How the file was made, one fact per line under ``despeckled``."""
+    lines = [f"{'despeckled':<{width}}  with {provenance['method']}" + (f" (despeckle {provenance['version']})" if "version" in provenance else "")]
+    for key, value in provenance.items():
+        if key in ("method", "version"):
+            continue
+        if isinstance(value, dict):
+            value = ", ".join(f"{name} {_short(v)}" for name, v in value.items() if v is not None) or "defaults"
+        lines.append(f"{'':<{width}}  {key.replace('_', ' ')}: {value}")
+    return lines
+
+
+def _short(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def handle(args: argparse.Namespace, reporter: Reporter) -> int:
     path = Path(args.input)
     scene = open_scene(args.input, domain=args.domain, bands=args.band, variable=args.variable, **complex_input_options(args))
@@ -58,6 +75,10 @@ def handle(args: argparse.Namespace, reporter: Reporter) -> int:
         return 0
     width = max(len(k) for k in info)
     for key, value in info.items():
+        if key == "despeckled":
+            if value is not None:
+                print("\n".join(_provenance_lines(value, width)))
+            continue
         if key == "looks" and scene.attrs["domain"] == "display":
             continue  # grey levels: their dynamic range says what looks say of SAR data
         if key == "looks" and not looks_stated(scene):

@@ -10,7 +10,15 @@ from typing import Any
 import rioxarray  # noqa: F401 - registers the .rio accessor
 import xarray as xr
 
-from engine.conventions import DOMAIN_TAG, DYNAMIC_RANGE_TAG, LOOKS_TAG, SNAP_BAND_PREFIXES, SNAP_DB_SUFFIX, TAG_PREFIX
+from engine.conventions import (
+    DOMAIN_TAG,
+    DYNAMIC_RANGE_TAG,
+    LOOKS_TAG,
+    PROVENANCE_ATTRS,
+    SNAP_BAND_PREFIXES,
+    SNAP_DB_SUFFIX,
+    TAG_PREFIX,
+)
 
 
 def domain_from_metadata(attrs: Mapping[str, Any], band_names: tuple[str, ...]) -> str | None:
@@ -63,3 +71,27 @@ def output_tags(scene: xr.DataArray, statistics: Mapping[str, float] | None = No
     return tags
 
 
+
+
+#: What ``output_tags`` records of a run besides the provenance attributes, as written in a GeoTIFF
+#: tag (``DESPECKLE_INPUT_LOOKS``) or kept as an attribute (Zarr: ``input_looks``).
+_RUN_RECORDS = ("input_looks", "decorrelation", "statistics")
+
+
+def provenance_from_metadata(attrs: Mapping[str, Any]) -> dict[str, Any] | None:
+    """How a file the engine wrote was made (method, its parameters, engine version, the input's
+    looks and statistics it used), read back from its GeoTIFF tags or Zarr attributes; None for a
+    file the engine did not despeckle."""
+    found: dict[str, Any] = {}
+    for name in (*PROVENANCE_ATTRS, *_RUN_RECORDS):
+        short = name.removeprefix("despeckle_")
+        value = attrs.get(name, attrs.get(TAG_PREFIX + short.upper()))
+        if value is None:
+            continue
+        if short in ("parameters", "statistics") and isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                pass  # written by another tool: shown as it is
+        found[short] = value
+    return found if "method" in found else None

@@ -20,7 +20,7 @@ from engine.exceptions import (
 from engine.io import _geotiff, _hdf5, _npy, _raw, _sentinel1, _ultrasound_rf, _zarr
 from engine.io._formats import OPTION_FLAGS, InputFormat, OpenRequest
 from engine.io._geotiff import PICTURE_DRIVERS
-from engine.io._metadata import domain_from_metadata, dynamic_range_from_metadata, looks_from_metadata
+from engine.io._metadata import domain_from_metadata, dynamic_range_from_metadata, looks_from_metadata, provenance_from_metadata
 from engine.scene import as_scene, georeference_of
 
 #: Below this, a scene's chunks cost more to schedule than to compute.
@@ -196,4 +196,6 @@ def describe_scene(scene: xr.DataArray) -> dict[str, Any]:
         "gcps": len(georef.gcps),
         "chunks": [list(c) for c in (scene.chunks or ())][-2:],
         "band_names": list(scene.attrs.get("band_names") or ()),
+        # How the engine made this file (None: not one of its outputs).
+        "despeckled": provenance_from_metadata(scene.attrs),
     }

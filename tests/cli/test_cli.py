@@ -60,6 +60,18 @@ def test_info__json(cli, scene_path: Path, tmp_path: Path) -> None:
     unstated = write_geotiff(tmp_path / "unstated.tif", np.random.default_rng(0).exponential(1.0, (64, 64)).astype(np.float32))
     assumed = next(line for line in cli("info", unstated, "--domain", "intensity").stdout.splitlines() if line.startswith("looks "))
     assert "assumed" in assumed and "looks-unet and mdn-cl estimate the looks instead" in assumed
+    assert info["despeckled"] is None  # not an output of the engine
+
+
+@pytest.mark.parametrize("output", ["out.tif", "out.zarr"])
+def test_info__says_how_an_output_was_made(cli, scene_path: Path, output: str) -> None:
+    cli("run", scene_path, output, "--method", "lee", "--window-size-px", "5", "--progress", "none")
+    made = json.loads(cli("info", output, "--json").stdout)["despeckled"]
+    assert made["method"] == "lee" and made["version"] == engine.__version__
+    assert made["parameters"] == {"window_size_px": 5, "looks": 1.0} and float(made["input_looks"]) == 1.0
+    lines = cli("info", output).stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("despeckled "))
+    assert lines[at].endswith(f"with lee (despeckle {engine.__version__})") and "parameters: looks 1, window_size_px 5" in lines[at + 1]
 
 
 def test_run__writes_a_georeferenced_result_equal_to_the_library(cli, scene_path: Path, tmp_path: Path) -> None:
