@@ -3,7 +3,7 @@ with python3-qgis), never in the engine's environment.
 
     python3 harness.py '{"command": ..., ...}'
 
-Commands: ``list`` (the provider's algorithms), ``help`` (an algorithm's help and parameter labels), ``parameters`` (one algorithm's parameters, with
+Commands: ``list`` (the provider's algorithms, and what the plugin wrote to QGIS's message log), ``help`` (an algorithm's help and parameter labels), ``parameters`` (one algorithm's parameters, with
 their advanced flag and choices), ``run`` (processing.run an algorithm; with ``"load": true`` its
 results are loaded into the project when it ends, as the Processing dialog loads them, and the
 outcome says what was to be loaded and what the project holds), ``cancel`` (run, cancelling once
@@ -24,6 +24,9 @@ app.initQgis()
 sys.path.append("/usr/share/qgis/python/plugins")
 from processing.core.Processing import Processing  # noqa: E402
 
+# What the plugin writes to QGIS's message log (the Log Messages panel), from its first moment.
+logged = []
+QgsApplication.messageLog().messageReceived.connect(lambda text, tag, level: logged.append(text) if tag == "Despeckle" else None)
 Processing.initialize()
 import processing  # noqa: E402
 import qgis.utils  # noqa: E402
@@ -74,7 +77,7 @@ outcome = {}
 if command == "list":
     outcome = {"algorithms": sorted(a.id() for a in provider.algorithms()), "groups": sorted({a.group() for a in provider.algorithms()}),
                "names": {a.id(): a.displayName() for a in provider.algorithms()}, "groups_of": {a.id(): a.group() for a in provider.algorithms()},
-               "can_execute": {a.id(): list(a.canExecute()) for a in provider.algorithms()}}
+               "can_execute": {a.id(): list(a.canExecute()) for a in provider.algorithms()}, "log": logged}
 elif command in ("run", "cancel"):
     feedback = Feedback(request.get("cancel_at"))
     loading = {}
