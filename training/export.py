@@ -16,7 +16,7 @@ from safetensors.torch import save_file
 from engine import __version__
 from engine.domain import NOMINAL_DISPLAY_RANGE_DB
 from engine.models import INPUT_CONVENTION, SPECS, WEIGHTS_DIR, measure_halo, probe_size_px, sha256
-from training.config import TrainConfig
+from training.config import DataConfig, TrainConfig
 
 #: fp16 weights are shipped when they change the output by less than this (relative, max).
 FP16_TOLERANCE = 1e-2
@@ -78,11 +78,7 @@ def export_weights(network: Any, config: TrainConfig, summary: dict[str, Any], d
             "trainer": config.trainer,
             "initialised_from": config.init_from or None,
             "phases": [{"name": p.name, "iterations": p.iterations} for p in config.phases],
-            "data": {"kind": config.data.kind, "sources": list(config.data.sources), "looks": list(config.data.looks),
-                     "looks_range": list(config.data.looks_range), "grd_fraction": config.data.grd_fraction,
-                     "looks_jitter": config.data.looks_jitter,
-                     "correlated_fraction": config.data.correlated_fraction, "point_target_factor": config.data.point_target_factor, "patch_px": config.data.patch_px, "batch_size": config.data.batch_size,
-                     "normalised_by": "the source image's median" if config.data.normalise_by == "image" else "each patch's median"},
+            "data": data_card(config.data),
             "hardware": _hardware(device),
             "duration_s": round(summary["elapsed_s"], 1),
             "iterations": summary["iteration"],
@@ -111,6 +107,21 @@ def conventions(config: TrainConfig) -> dict[str, Any]:
                          "grey level of speckle (the engine then matches its brightness to the input's)")
     architecture = {k: list(v) if isinstance(v, tuple) else v for k, v in {**spec.config_overrides, **config.architecture}.items()}
     return {"architecture_config": architecture, "domain": "display" if spec.display_native else "intensity", "normalisation": normalisation}
+
+
+def data_card(data: DataConfig) -> dict[str, Any]:
+    """The card's account of the training data: what this kind of data uses, nothing else."""
+    card: dict[str, Any] = {"kind": data.kind, "sources": list(data.sources)}
+    if data.kind == "synthetic":
+        card.update({"looks_range": list(data.looks_range)} if data.looks_range else {"looks": list(data.looks)})
+        card.update({name: getattr(data, name) for name in ("grd_fraction", "correlated_fraction", "looks_jitter") if getattr(data, name)})
+    elif data.kind == "bmode-synthetic":
+        card["phantoms"] = data.phantoms
+    else:  # real speckle, self-supervised: the looks assumed, the point targets left out of the loss
+        card.update(looks=list(data.looks), point_target_factor=data.point_target_factor)
+    card.update(patch_px=data.patch_px, batch_size=data.batch_size,
+                normalised_by="the source image's median" if data.normalise_by == "image" else "each patch's median")
+    return card
 
 
 def speckle_trained_for(config: TrainConfig) -> str:
@@ -160,6 +171,7 @@ def revalidate(config: TrainConfig) -> dict[str, float]:
     card["metrics"] = metrics
     card.update(conventions(config))  # as the engine now runs it
     card["notes"] = config.notes  # what a user must know, kept in the configuration with the figures it quotes
+    card["training"]["data"] = data_card(config.data)  # as the card writes it now (the data are the configuration's)
     card["metrics_measured"] = {
         "engine_version": __version__,
         "torch_version": torch.__version__,
