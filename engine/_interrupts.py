@@ -12,6 +12,9 @@ So the handler looks at where the main thread is: outside the import machinery i
 inside, it notes the signal and looks again every 20 ms (SIGALRM), raising as soon as the import
 is over. A second Ctrl-C or SIGTERM raises at once, so an import that hangs can still be stopped.
 Only the standard library is imported here: the launcher installs this before anything else.
+
+``interrupts_held`` is the stricter policy for a step that must not be cut at all (starting or
+closing a dask LocalCluster): the signals are only recorded, and the caller decides afterwards.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from types import FrameType
+from typing import Any
 
 _IMPORT_MACHINERY = frozenset({"<frozen importlib._bootstrap>", "<frozen importlib._bootstrap_external>"})
 _RECHECK_S = 0.02
@@ -71,3 +75,28 @@ def interrupts_outside_imports() -> Iterator[None]:
         for number, handler in previous.items():
             if handler is not None:  # None: installed outside Python, cannot be put back from here
                 signal.signal(number, handler)
+
+
+@contextlib.contextmanager
+def interrupts_held() -> Iterator[list[int]]:
+    """SIGINT and SIGTERM arriving inside are recorded in the list it yields instead of
+    interrupting (the caller decides what they mean once it is safe); a second one interrupts at
+    once. Outside the main thread, where signals cannot be handled, nothing changes."""
+    held: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield held
+        return
+    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+
+    def hold(signum: int, frame: Any) -> None:
+        held.append(signum)
+        if len(held) > 1:  # asked twice (a start that hangs): stop now, whatever is left half done
+            raise KeyboardInterrupt
+
+    for number in previous:
+        signal.signal(number, hold)
+    try:
+        yield held
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)

@@ -10,7 +10,6 @@ import contextlib
 import logging
 import os
 import re
-import signal
 import sys
 import threading
 from collections.abc import Iterator, Sequence
@@ -22,6 +21,7 @@ import dask.local
 import dask.threaded
 from dask.callbacks import Callback
 
+from engine._interrupts import interrupts_held
 from engine.exceptions import ParameterError
 from engine.progress import Reporter, cancellable, work_stopped
 
@@ -122,31 +122,6 @@ class DistributedRunner(Runner):
 
 
 @contextlib.contextmanager
-def _interrupts_held() -> Iterator[list[int]]:
-    """SIGINT and SIGTERM arriving inside are recorded in the list it yields instead of
-    interrupting (the caller decides what they mean once it is safe); a second one interrupts at
-    once. Outside the main thread, where signals cannot be handled, nothing changes."""
-    held: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield held
-        return
-    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
-
-    def hold(signum: int, frame: Any) -> None:
-        held.append(signum)
-        if len(held) > 1:  # asked twice (a start that hangs): stop now, whatever is left half done
-            raise KeyboardInterrupt
-
-    for number in previous:
-        signal.signal(number, hold)
-    try:
-        yield held
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
-
-
-@contextlib.contextmanager
 def open_runner(spec: str | int | None = None, *, num_workers: int | None = None) -> Iterator[Runner]:
     """Start (and afterwards stop) what ``spec`` names; see :data:`SCHEDULER_HELP`."""
     text = "threads" if spec is None else str(spec).strip()
@@ -163,7 +138,7 @@ def open_runner(spec: str | int | None = None, *, num_workers: int | None = None
         # Started and stopped with Ctrl-C and SIGTERM held: a cluster interrupted half started is
         # left to distributed's exit hook, which fails on it with a traceback; one interrupted while
         # it closes after a finished run would make that run look interrupted.
-        with _interrupts_held() as held:
+        with interrupts_held() as held:
             # silence_logs: a task's error reaches the caller as an exception, said once and clearly;
             # the workers' own logs would print it again as tracebacks.
             cluster = LocalCluster(
@@ -179,7 +154,7 @@ def open_runner(spec: str | int | None = None, *, num_workers: int | None = None
                 raise KeyboardInterrupt
             yield DistributedRunner(client, f"LocalCluster of {workers} worker processes")
         finally:
-            with _interrupts_held():
+            with interrupts_held():
                 client.close()
                 cluster.close()
         return
