@@ -259,8 +259,10 @@ def despeckle(
     attrs.update(zip(PROVENANCE_ATTRS, (chosen.name, json.dumps(resolved, sort_keys=True), __version__), strict=True))
     if "looks" in statistics:
         attrs["input_looks"] = "estimated from the scene (median ENL of 9x9 windows; value in the statistics)"
+        attrs["input_looks_source"] = "estimated"
     else:
         attrs["input_looks"] = float(resolved.get("looks") or scene.attrs["looks"])
+        attrs["input_looks_source"] = "assumed" if scene.attrs.get(LOOKS_SOURCE) == "assumed" else "stated"
     out = xr.DataArray(result, coords=scene.coords, dims=scene.dims, attrs=attrs)
     # Named explicitly: given no name, xarray would take the dask array's task name.
     out.name = scene.name if scene.name is not None else target

@@ -36,13 +36,23 @@ def looks_estimate(scene: object) -> float | None:
     return central_looks(valid_values(scene, "intensity"))  # type: ignore[arg-type]
 
 
+#: How the input's looks were known, as ``despeckle info`` says it.
+_LOOKS_SOURCES = {"stated": "stated by the input's metadata or the caller", "assumed": "assumed: the input did not say",
+                  "estimated": "estimated from the scene: median ENL of 9x9 windows"}
+
+
 def _provenance_lines(provenance: dict[str, Any], width: int) -> list[str]:
     """How the file was made, one fact per line under ``despeckled``."""
-    lines = [f"{'despeckled':<{width}}  with {provenance['method']}" + (f" (despeckle {provenance['version']})" if "version" in provenance else "")]
+    version = f" (despeckle {provenance['version']})" if "version" in provenance else ""
+    dates = f" over {provenance['dates']} dates" if "dates" in provenance else ""
+    lines = [f"{'despeckled':<{width}}  with {provenance['method']}{dates}{version}"]
     for key, value in provenance.items():
-        if key in ("method", "version"):
+        if key in ("method", "version", "dates", "input_looks_source"):
             continue
-        if isinstance(value, dict):
+        if key == "input_looks":
+            source = provenance.get("input_looks_source")
+            value = ("unknown" if value is None else _short(value)) + (f" ({_LOOKS_SOURCES.get(source, source)})" if source else "")
+        elif isinstance(value, dict):
             value = ", ".join(f"{name} {_short(v)}" for name, v in value.items() if v is not None) or "defaults"
         lines.append(f"{'':<{width}}  {key.replace('_', ' ')}: {value}")
     return lines
@@ -70,6 +80,7 @@ def handle(args: argparse.Namespace, reporter: Reporter) -> int:
         except InputError as problem:  # e.g. dB values read as intensity: say so, still describe
             info["looks_estimate"] = None
             info["problem"] = str(problem)
+    info["despeckled"] = info.pop("despeckled")  # last: after the looks lines, which describe the file itself
     if args.json:
         print_json(info)
         return 0
@@ -81,7 +92,10 @@ def handle(args: argparse.Namespace, reporter: Reporter) -> int:
             continue
         if key == "looks" and scene.attrs["domain"] == "display":
             continue  # grey levels: their dynamic range says what looks say of SAR data
-        if key == "looks" and not looks_stated(scene):
+        if key == "looks" and not looks_stated(scene) and info["despeckled"] is not None:
+            value = (f"{value} (assumed if despeckled again: the file does not say; its input's looks are under 'despeckled', "
+                     "the speckle left in it is what looks_estimate measures)")
+        elif key == "looks" and not looks_stated(scene):
             told = " and ".join(name for name, spec in SPECS.items() if spec.looks_conditioned)
             value = f"{value} (assumed: the file does not say; filters use it, {told} estimate the looks instead)"
         if key == "dynamic_range_estimate" and value is not None:

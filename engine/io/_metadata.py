@@ -62,7 +62,7 @@ def output_tags(scene: xr.DataArray, statistics: Mapping[str, float] | None = No
     if scene.attrs.get("domain") == "display" and scene.attrs.get("dynamic_range_db") is not None:
         tags[DYNAMIC_RANGE_TAG] = str(scene.attrs["dynamic_range_db"])
     for key, value in scene.attrs.items():
-        if key.startswith("despeckle_") or key in ("input_looks", "decorrelation"):
+        if key.startswith("despeckle_") or key in ("input_looks", "input_looks_source", "decorrelation", "dates"):
             tags[TAG_PREFIX + key.removeprefix("despeckle_").upper()] = str(value)
     if statistics:
         tags[TAG_PREFIX + "STATISTICS"] = json.dumps({k: float(v) for k, v in statistics.items()})
@@ -75,7 +75,7 @@ def output_tags(scene: xr.DataArray, statistics: Mapping[str, float] | None = No
 
 #: What ``output_tags`` records of a run besides the provenance attributes, as written in a GeoTIFF
 #: tag (``DESPECKLE_INPUT_LOOKS``) or kept as an attribute (Zarr: ``input_looks``).
-_RUN_RECORDS = ("input_looks", "decorrelation", "statistics")
+_RUN_RECORDS = ("input_looks", "input_looks_source", "dates", "decorrelation", "statistics")
 
 
 def provenance_from_metadata(attrs: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -94,4 +94,21 @@ def provenance_from_metadata(attrs: Mapping[str, Any]) -> dict[str, Any] | None:
             except ValueError:
                 pass  # written by another tool: shown as it is
         found[short] = value
-    return found if "method" in found else None
+    if "method" not in found:
+        return None
+    # The input's looks as a number wherever the file has it, and how they were known: stated (metadata,
+    # the caller), assumed (1, nobody said) or estimated (their value is then among the statistics).
+    looks, statistics = found.get("input_looks"), found.get("statistics")
+    if isinstance(looks, str) and looks.startswith("estimated"):
+        found["input_looks_source"] = "estimated"
+        looks = statistics.get("looks") if isinstance(statistics, dict) else None
+    try:
+        found["input_looks"] = float(looks) if looks is not None else None
+    except (TypeError, ValueError):
+        found["input_looks"] = None  # not a number this engine wrote
+    if "dates" in found:
+        try:
+            found["dates"] = int(found["dates"])
+        except (TypeError, ValueError):
+            pass
+    return found

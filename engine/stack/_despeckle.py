@@ -118,6 +118,7 @@ def despeckle_stack(
     recorded = {**resolved, **({"spatial_parameters": inner} if inner else {})}
     attrs.update(zip(PROVENANCE_ATTRS, (chosen.name, json.dumps(recorded, sort_keys=True), __version__), strict=True))
     attrs["input_looks"] = looks_value
+    attrs["input_looks_source"] = "assumed" if prepared.attrs.get(LOOKS_SOURCE) == "assumed" else "stated"
     attrs["dates"] = int(prepared.sizes[TIME])
     return _output(prepared, _converted(filtered, "intensity", target), target, attrs, target)
 

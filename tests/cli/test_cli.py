@@ -68,10 +68,24 @@ def test_info__says_how_an_output_was_made(cli, scene_path: Path, output: str) -
     cli("run", scene_path, output, "--method", "lee", "--window-size-px", "5", "--progress", "none")
     made = json.loads(cli("info", output, "--json").stdout)["despeckled"]
     assert made["method"] == "lee" and made["version"] == engine.__version__
-    assert made["parameters"] == {"window_size_px": 5, "looks": 1.0} and float(made["input_looks"]) == 1.0
+    assert made["parameters"] == {"window_size_px": 5, "looks": 1.0}
+    assert (made["input_looks"], made["input_looks_source"]) == (1.0, "stated")  # the synthetic scene states its looks
     lines = cli("info", output).stdout.splitlines()
     at = next(i for i, line in enumerate(lines) if line.startswith("despeckled "))
     assert lines[at].endswith(f"with lee (despeckle {engine.__version__})") and "parameters: looks 1, window_size_px 5" in lines[at + 1]
+    assert lines[at + 2].strip() == "input looks: 1 (stated by the input's metadata or the caller)"
+
+
+def test_info__the_input_looks_of_an_output_are_a_number_and_say_how_they_were_known(cli, tmp_path: Path) -> None:
+    unstated = write_geotiff(tmp_path / "unstated.tif", np.random.default_rng(0).exponential(1.0, (96, 96)).astype(np.float32))
+    cli("run", unstated, "lee.tif", "--method", "lee", "--domain", "intensity", "--progress", "none")
+    assert json.loads(cli("info", "lee.tif", "--json").stdout)["despeckled"]["input_looks_source"] == "assumed"
+    looks_line = next(line for line in cli("info", "lee.tif").stdout.splitlines() if line.startswith("looks "))
+    assert "assumed if despeckled again" in looks_line  # an output's own looks are not its input's
+    again = write_geotiff(tmp_path / "again.tif", np.random.default_rng(1).exponential(1.0, (96, 96)).astype(np.float32))
+    cli("stack", unstated, again, "-o", "dates", "--method", "quegan", "--domain", "intensity", "--looks", "2", "--progress", "none")
+    made = json.loads(cli("info", next((tmp_path / "dates").glob("*.tif")), "--json").stdout)["despeckled"]
+    assert (made["method"], made["dates"], made["input_looks"], made["input_looks_source"]) == ("quegan", 2, 2.0, "stated")
 
 
 def test_run__writes_a_georeferenced_result_equal_to_the_library(cli, scene_path: Path, tmp_path: Path) -> None:
