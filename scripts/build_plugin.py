@@ -70,8 +70,12 @@ def refresh_contract() -> Path:
 
 
 if __name__ == "__main__":
-    arguments = sys.argv[1:]
-    if "--refresh-contract" in arguments:
-        arguments.remove("--refresh-contract")
-        print(refresh_contract())
-    print(build(Path(arguments[0]) if arguments else ROOT / "dist"))
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Build the QGIS plugin archive (Plugins > Install from ZIP).")
+    parser.add_argument("output_dir", nargs="?", type=Path, default=ROOT / "dist", help="where the ZIP goes (default: dist/)")
+    parser.add_argument("--refresh-contract", action="store_true", help="first rewrite the plugin's method list from this engine")
+    args = parser.parse_args()
+    if args.refresh_contract:
+        print(f"method list refreshed from this engine: {refresh_contract()}")
+    print(f"plugin archive: {build(args.output_dir)} (QGIS: Plugins > Manage and Install Plugins > Install from ZIP)")

@@ -15,7 +15,6 @@ from engine.methods import (
     get_method,
     list_methods,
     register_stack_method,
-    retired_methods,
 )
 
 #: The ratio method's choice for "keep the plain temporal mean".
@@ -37,12 +36,11 @@ def filter_choices() -> tuple[str, ...]:
 
 
 def single_image_choices(*extra: str) -> tuple[str, ...]:
-    """``auto`` (the best available model, else lee), ``extra``, then every single-image method.
-
-    Retired methods keep their place in the list (choosing one says why it was retired): front
-    ends such as QGIS store a choice by its position, and a saved model must not silently run
-    the method that moved into it."""
-    return ("auto", *extra, *sorted([*list_methods(), *retired_methods()]))
+    """``auto`` (the best available model, else lee), ``extra``, then every single-image method
+    meant for SAR (the ratios and the super-image are SAR intensities, never display images).
+    A retired method's name is not offered; given anyway, it is told why it was retired
+    (:meth:`Parameter.validate`). QGIS saves these choices by name, not by position."""
+    return ("auto", *extra, *list_methods(imagery="sar"))
 
 
 def resolved_name(name: str) -> str:

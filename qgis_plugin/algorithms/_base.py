@@ -83,8 +83,8 @@ class EngineAlgorithm(QgsProcessingAlgorithm):
             value = parameters.get(key)
             if value is None or value == "" or value in options:
                 continue
-            why = ("; a number is not taken here: the list grows as the engine gains methods, so a saved number would "
-                   "pick another one") if not _is_a_name(value) else ""
+            why = ("; give the name, not a number: these options are the engine's and may change from one version to the next, "
+                   "so a saved number could pick another one") if not _is_a_name(value) else ""
             return self.tr(f"{key} must be one of {', '.join(options)}, got {value!r}{why}")
         return None
 

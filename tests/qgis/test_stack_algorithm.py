@@ -130,6 +130,6 @@ def test_stack__a_single_date_is_refused_with_a_clear_message(qgis_python: str, 
     )
     assert "at least 2 dates" in one["error"] and "got 1" in one["error"], one
     assert "one GeoTIFF per date" in zarr["error"], zarr
-    assert "METHOD must be one of quegan, ratio" in number["error"] and "a number is not taken here" in number["error"], number
+    assert "METHOD must be one of quegan, ratio" in number["error"] and "give the name, not a number" in number["error"], number
     assert not folder.exists() and not (tmp_path / "out.zarr").exists()
     assert one["loaded"] == [] and zarr["loaded"] == [] and number["loaded"] == []

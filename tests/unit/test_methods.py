@@ -28,13 +28,17 @@ def test_get_method__a_retired_method_says_so_and_what_replaces_it(name: str) ->
         engine.methods.get_stack_method(name)
 
 
-def test_single_image_choices__keep_a_retired_method_in_its_place() -> None:
-    """Front ends (QGIS) store a choice by its position: a retired method keeps its place, so a saved
-    choice never silently becomes the method after it."""
+def test_single_image_choices__sar_methods_only_and_a_retired_one_is_told_why() -> None:
     from engine.stack._catalog import single_image_choices
 
     choices = single_image_choices("none")
-    assert choices[:2] == ("auto", "none") and list(choices[2:]) == sorted([*engine.list_methods(), "fast-cnn"])
+    assert choices[:2] == ("auto", "none") and list(choices[2:]) == engine.list_methods(imagery="sar")
+    assert "fast-cnn" not in choices and "ultrasound-unet" not in choices and "looks-unet" in choices
+    ratio = engine.methods.get_stack_method("ratio")
+    with pytest.raises(ParameterError, match=r"method 'fast-cnn' was retired: .* use looks-unet"):
+        ratio.resolve({"ratio_method": "fast-cnn"})
+    with pytest.raises(ParameterError, match="one of auto, "):
+        ratio.resolve({"ratio_method": "ultrasound-unet"})
 
 
 def test_list_methods__pattern_and_kind() -> None:
