@@ -13,18 +13,25 @@ inside, it notes the signal and looks again every 20 ms (SIGALRM), raising as so
 is over. A second Ctrl-C or SIGTERM raises at once, so an import that hangs can still be stopped.
 Only the standard library is imported here: the launcher installs this before anything else.
 
+Once the command's work is done (``work_done``), a stop signal interrupts nothing; the console
+script then ends its process itself (``end_process``), so that neither a thread left behind nor
+Python's slow teardown can make a finished run hang or die by the signal.
+
 ``interrupts_held`` is the stricter policy for a step that must not be cut at all (starting or
 closing a dask LocalCluster): the signals are only recorded, and the caller decides afterwards.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from types import FrameType
-from typing import Any
+from typing import Any, NoReturn
 
 _IMPORT_MACHINERY = frozenset({"<frozen importlib._bootstrap>", "<frozen importlib._bootstrap_external>"})
 _RECHECK_S = 0.02
@@ -32,6 +39,11 @@ _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 #: The stop signals received and not yet raised (the main thread was importing).
 _pending: list[int] = []
+#: Set by ``work_done``: the command's work is over (its outputs are in place), so a stop signal
+#: is no interruption of it.
+_done = False
+#: Set by ``end_process``: the exit status a stop signal ends the process with.
+_exit_status: int | None = None
 
 
 def _importing(frame: FrameType | None) -> bool:
@@ -43,6 +55,10 @@ def _importing(frame: FrameType | None) -> bool:
 
 
 def _stop_or_defer(signum: int, frame: FrameType | None) -> None:
+    if signum in _STOP_SIGNALS and _exit_status is not None:
+        _exit_now()
+    if signum in _STOP_SIGNALS and _done:
+        return  # nothing left to interrupt: the command returns its status as it is
     if signum in _STOP_SIGNALS:
         _pending.append(signum)
     if not _pending:  # an alarm left from a signal already raised
@@ -60,9 +76,11 @@ def interrupts_outside_imports() -> Iterator[None]:
     importing (SIGALRM is taken for the re-check). Work that finished while a signal waited for
     an import to end is not turned into an interruption: leaving the block normally forgets it.
     Outside the main thread (embedded use), where signals cannot be handled, nothing changes."""
+    global _done
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    _done = False
     handled = (*_STOP_SIGNALS, signal.SIGALRM)
     previous = {number: signal.getsignal(number) for number in handled}
     for number in handled:
@@ -75,6 +93,36 @@ def interrupts_outside_imports() -> Iterator[None]:
         for number, handler in previous.items():
             if handler is not None:  # None: installed outside Python, cannot be put back from here
                 signal.signal(number, handler)
+
+
+def work_done() -> None:
+    """Within ``interrupts_outside_imports``: the command's work is over, its outputs in place. A
+    stop signal from here to the end of the block is not raised: the work it would interrupt is done."""
+    global _done
+    _done = True
+
+
+def end_process(status: int) -> NoReturn:
+    """End the console script's process with ``status``, its command over: the libraries' own
+    ``atexit`` clean-up runs, what was printed is flushed, and the process ends there, without
+    Python's usual end. That end joins every worker thread left (an interruption that lands while
+    a thread pool starts a thread leaves one that nobody stops: the process hung), then tears down
+    every module (a quarter to half a second after a model run) with the stop signals back at the
+    system's defaults, so that a Cancel then killed a finished run (status -15)."""
+    global _exit_status
+    _exit_status = status
+    if threading.current_thread() is threading.main_thread():
+        for number in _STOP_SIGNALS:  # from here a stop signal ends the process at once, with this status
+            signal.signal(number, _stop_or_defer)
+    atexit._run_exitfuncs()  # CPython's own call at exit; stop signals during it end the process at once
+    _exit_now()
+
+
+def _exit_now() -> NoReturn:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # a closed or broken stream: nothing more can be said there
+            stream.flush()
+    os._exit(_exit_status if _exit_status is not None else 0)
 
 
 @contextlib.contextmanager

@@ -9,9 +9,10 @@ import os
 import sys
 import warnings
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
-from engine._interrupts import interrupts_outside_imports
+from engine._interrupts import interrupts_outside_imports, work_done
 from engine._options import COMPRESSIONS
 from engine.exceptions import DespeckleError
 from engine.progress import BarReporter, JsonReporter, MessagesOnly, Reporter
@@ -93,17 +94,47 @@ def _error(reporter: Reporter, message: str) -> None:
     print(f"despeckle: error: {message}", file=sys.stderr)
 
 
+def _committed() -> tuple[Any, ...]:
+    """The outputs this process has put in place (none while the writers are not even imported:
+    nothing to import now, while starting or stopping)."""
+    atomic = sys.modules.get("engine.io._atomic")
+    return atomic.committed_outputs() if atomic else ()
+
+
+def _interrupted(args: argparse.Namespace, already: int) -> str:
+    """What an interruption left, said truthfully: the outputs this command already put in place
+    (the process's first ``already`` are earlier commands'), else what stands at the target
+    (unchanged) and the part of a resumable Zarr output kept for --resume."""
+    atomic = sys.modules.get("engine.io._atomic")
+    written = _committed()[already:]
+    if written:
+        names = ", ".join(str(path) for path in written)
+        return f"interrupted after writing {names} (complete); nothing else was written"
+    target = getattr(args, "output", None) or getattr(args, "output_dir", None)
+    if not target:
+        return "interrupted"
+    message = f"interrupted; nothing was written to {target}"
+    partial = atomic.resumable_sibling(Path(target)) if atomic else None
+    if partial is not None and partial.exists():
+        return f"{message} (the part written so far is kept as {partial}: run again with --resume to finish it)"
+    if Path(target).exists():
+        return f"{message} (what was there is unchanged)"
+    return message
+
+
 def run_handler(handler: Handler, args: argparse.Namespace, reporter: Reporter) -> int:
     """Run a subcommand: user errors become one clear line (exit 2), never a traceback."""
+    already = len(_committed())
     try:
         with interrupts_outside_imports(), _warnings_to(reporter):
-            return handler(args, reporter)
+            status = handler(args, reporter)
+            work_done()  # a stop signal from here on interrupts nothing
+            return status
     except DespeckleError as error:
         _error(reporter, str(error))
         return 2
     except KeyboardInterrupt:
-        _error(reporter, "interrupted; nothing was written to the target path (an existing file there is unchanged; "
-                         "an interrupted Zarr output is kept as OUTPUT.partial for --resume)")
+        _error(reporter, _interrupted(args, already))
         return 130
     except BrokenPipeError:
         # Whoever read our output went away (| head): stop quietly, as Unix tools do. Python would

@@ -234,8 +234,24 @@ def resumable_sibling(target: Path) -> Path:
     return target.parent / f"{target.name}.partial"
 
 
+#: Every output this process has moved into place, in order: an interruption after some of them
+#: says which are there (complete) instead of "nothing was written".
+_COMMITTED: list[Path] = []
+
+
+def committed_outputs() -> tuple[Path, ...]:
+    """The outputs this process has moved into place so far (each complete)."""
+    return tuple(_COMMITTED)
+
+
 def commit(temporary: Path, target: Path, *, overwrite: bool) -> None:
-    """Move a finished output into place; replace ``target`` only with ``overwrite``.
+    """Move a finished output into place; replace ``target`` only with ``overwrite``."""
+    _move_into_place(temporary, target, overwrite=overwrite)
+    _COMMITTED.append(target)
+
+
+def _move_into_place(temporary: Path, target: Path, *, overwrite: bool) -> None:
+    """``commit``'s move.
 
     Without it, an output that appeared while this run was writing (another run on the same
     path) is not clobbered: this run fails instead of both reporting success. An empty folder at

@@ -74,3 +74,61 @@ def test_work_that_finished_while_a_signal_waited_is_not_an_interruption(tmp_pat
     """)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.split() == ["finished", "True"], (done.returncode, done.stdout, done.stderr)
+
+
+def test_a_signal_once_the_work_is_done_interrupts_nothing(tmp_path: Path) -> None:
+    code = textwrap.dedent("""
+        import os, signal, time
+        from engine._interrupts import interrupts_outside_imports, work_done
+        with interrupts_outside_imports():
+            work_done()
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.2)
+        print("finished")
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.split() == ["finished"], (done.returncode, done.stdout, done.stderr)
+
+
+def test_end_process__runs_the_clean_up_and_ends_though_a_worker_thread_never_stops() -> None:
+    # A thread nobody stops (as a thread pool's, when an interruption lands while it starts one):
+    # Python's own end would wait for it for ever.
+    code = textwrap.dedent("""
+        import atexit, threading
+        from engine._interrupts import end_process
+        threading.Thread(target=threading.Event().wait).start()
+        atexit.register(lambda: print("clean-up ran", flush=True))
+        print("work done", end="\\n")
+        end_process(3)
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3 and done.stdout.splitlines() == ["work done", "clean-up ran"], (done.returncode, done.stdout, done.stderr)
+
+
+def test_an_interruption_says_which_outputs_are_already_complete(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+
+    from engine.cli import run_handler
+    from engine.io._atomic import commit, temporary_sibling
+    from engine.progress import MessagesOnly
+
+    first, second = tmp_path / "date1.tif", tmp_path / "date2.tif"
+
+    def writes_one_then_is_stopped(args: argparse.Namespace, reporter: object) -> int:
+        temporary = temporary_sibling(first)
+        temporary.write_bytes(b"complete")
+        commit(temporary, first, overwrite=False)
+        raise KeyboardInterrupt  # before the second date
+
+    assert run_handler(writes_one_then_is_stopped, argparse.Namespace(output=str(tmp_path)), MessagesOnly()) == 130
+    said = capsys.readouterr().err
+    assert f"interrupted after writing {first} (complete); nothing else was written" in said and not second.exists()
+
+    second.write_bytes(b"the user's")
+
+    def stopped_at_once(args: argparse.Namespace, reporter: object) -> int:
+        raise KeyboardInterrupt
+
+    # Another command in the same process: the first one's output is not this one's.
+    assert run_handler(stopped_at_once, argparse.Namespace(output=str(second)), MessagesOnly()) == 130
+    assert f"interrupted; nothing was written to {second} (what was there is unchanged)" in capsys.readouterr().err
