@@ -109,10 +109,6 @@ class Parameter:
         if isinstance(value, float) and not math.isfinite(value):
             raise self._error(value, "a finite number")
         if self.choices is not None and value not in self.choices:
-            if isinstance(value, str):  # a withdrawn method's name among method choices: say why, and what replaces it
-                from engine.methods._registry import refuse_if_retired  # the registry imports this module
-
-                refuse_if_retired(value)
             raise self._error(value, "one of " + ", ".join(str(c) for c in self.choices))
         if self.minimum is not None and value < self.minimum:
             raise self._error(value, f">= {self.minimum:g}")

@@ -46,6 +46,9 @@ class StackMethod:
     settle: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
     def resolve(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        for value in given.values():  # a retired single-image method among the choices: say why, and what replaces it
+            if isinstance(value, str):
+                refuse_if_retired(value)
         resolved = resolve_parameters(self.name, self.parameters, given, {})
         return self.settle(resolved) if self.settle is not None else resolved
 

@@ -39,7 +39,7 @@ def single_image_choices(*extra: str) -> tuple[str, ...]:
     """``auto`` (the best available model, else lee), ``extra``, then every single-image method
     meant for SAR (the ratios and the super-image are SAR intensities, never display images).
     A retired method's name is not offered; given anyway, it is told why it was retired
-    (:meth:`Parameter.validate`). QGIS saves these choices by name, not by position."""
+    (:meth:`StackMethod.resolve`). QGIS saves these choices by name, not by position."""
     return ("auto", *extra, *list_methods(imagery="sar"))
 
 
