@@ -31,7 +31,8 @@ def main() -> int:
         print(f"despeckle {version('despeckle')}")
         return 0
     for number in (signal.SIGINT, signal.SIGTERM):  # from the first instant: noted, acted on below
-        signal.signal(number, lambda signum, frame: _early.append(signum))
+        if signal.getsignal(number) is not signal.SIG_IGN:  # ignored by whoever started us (cmd & in a script): stays so
+            signal.signal(number, lambda signum, frame: _early.append(signum))
     from engine._interrupts import end_process, interrupts_outside_imports  # the standard library only
 
     with interrupts_outside_imports():

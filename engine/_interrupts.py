@@ -54,6 +54,27 @@ def _importing(frame: FrameType | None) -> bool:
     return False
 
 
+#: SIGALRM's handler before a re-check took it (restored when nothing waits any more).
+_alarm_before: list[Any] = []
+
+
+def _recheck_soon() -> None:
+    """Look again in 20 ms: SIGALRM is taken only while a signal waits, then given back."""
+    if not _alarm_before:
+        _alarm_before.append(signal.getsignal(signal.SIGALRM))
+        signal.signal(signal.SIGALRM, _stop_or_defer)
+    signal.setitimer(signal.ITIMER_REAL, _RECHECK_S)
+
+
+def _stop_waiting() -> None:
+    if _alarm_before:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        previous = _alarm_before.pop()
+        if previous is not None:
+            signal.signal(signal.SIGALRM, previous)
+    _pending.clear()
+
+
 def _stop_or_defer(signum: int, frame: FrameType | None) -> None:
     if signum in _STOP_SIGNALS and _exit_status is not None:
         _exit_now()
@@ -63,33 +84,40 @@ def _stop_or_defer(signum: int, frame: FrameType | None) -> None:
         _pending.append(signum)
     if not _pending:  # an alarm left from a signal already raised
         return
-    if len(_pending) > 1 or not _importing(frame):
-        _pending.clear()
-        signal.setitimer(signal.ITIMER_REAL, 0)
+    # A second signal stops a hanging import at once, but not from inside the import machinery's own
+    # code (its module-lock callbacks run during every import, and an exception there is swallowed).
+    in_machinery = frame is not None and frame.f_code.co_filename in _IMPORT_MACHINERY
+    if (len(_pending) > 1 and not in_machinery) or not _importing(frame):
+        _stop_waiting()
         raise KeyboardInterrupt
-    signal.setitimer(signal.ITIMER_REAL, _RECHECK_S)
+    _recheck_soon()
+
+
+def _handled(numbers: tuple[int, ...]) -> tuple[int, ...]:
+    """The stop signals to take over: not one the parent process set to be ignored (``cmd &`` in a
+    script ignores Ctrl-C), which stays ignored."""
+    return tuple(n for n in numbers if signal.getsignal(n) is not signal.SIG_IGN)
 
 
 @contextlib.contextmanager
 def interrupts_outside_imports() -> Iterator[None]:
     """Within, SIGINT and SIGTERM raise ``KeyboardInterrupt`` as soon as the main thread is not
-    importing (SIGALRM is taken for the re-check). Work that finished while a signal waited for
-    an import to end is not turned into an interruption: leaving the block normally forgets it.
-    Outside the main thread (embedded use), where signals cannot be handled, nothing changes."""
+    importing (SIGALRM is borrowed for the re-check while a signal waits). Work that finished
+    while a signal waited for an import to end is not turned into an interruption: leaving the
+    block normally forgets it. Outside the main thread (embedded use), where signals cannot be
+    handled, nothing changes."""
     global _done
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     _done = False
-    handled = (*_STOP_SIGNALS, signal.SIGALRM)
-    previous = {number: signal.getsignal(number) for number in handled}
-    for number in handled:
+    previous = {number: signal.getsignal(number) for number in _handled(_STOP_SIGNALS)}
+    for number in previous:
         signal.signal(number, _stop_or_defer)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        _pending.clear()
+        _stop_waiting()
         for number, handler in previous.items():
             if handler is not None:  # None: installed outside Python, cannot be put back from here
                 signal.signal(number, handler)
@@ -112,7 +140,7 @@ def end_process(status: int) -> NoReturn:
     global _exit_status
     _exit_status = status
     if threading.current_thread() is threading.main_thread():
-        for number in _STOP_SIGNALS:  # from here a stop signal ends the process at once, with this status
+        for number in _handled(_STOP_SIGNALS):  # from here a stop signal ends the process at once, with this status
             signal.signal(number, _stop_or_defer)
     atexit._run_exitfuncs()  # CPython's own call at exit; stop signals during it end the process at once
     _exit_now()
@@ -134,7 +162,9 @@ def interrupts_held() -> Iterator[list[int]]:
     if threading.current_thread() is not threading.main_thread():
         yield held
         return
-    previous = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    held.extend(_pending)  # a signal that was waiting for an import to end: now held, decided on afterwards
+    _stop_waiting()
+    previous = {number: signal.getsignal(number) for number in _handled(_STOP_SIGNALS)}
 
     def hold(signum: int, frame: Any) -> None:
         held.append(signum)
@@ -147,4 +177,5 @@ def interrupts_held() -> Iterator[list[int]]:
         yield held
     finally:
         for number, handler in previous.items():
-            signal.signal(number, handler)
+            if handler is not None:
+                signal.signal(number, handler)

@@ -132,3 +132,41 @@ def test_an_interruption_says_which_outputs_are_already_complete(tmp_path: Path,
     # Another command in the same process: the first one's output is not this one's.
     assert run_handler(stopped_at_once, argparse.Namespace(output=str(second)), MessagesOnly()) == 130
     assert f"interrupted; nothing was written to {second} (what was there is unchanged)" in capsys.readouterr().err
+
+
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120)
+
+
+def test_a_signal_waiting_for_an_import_is_held_by_a_section_that_must_not_be_cut(tmp_path: Path) -> None:
+    # As when a Cancel comes while distributed is imported and the LocalCluster then starts: the
+    # waiting signal joins the held ones, and is not raised half-way through the start.
+    (tmp_path / "signalling_module.py").write_text("import os, signal\nos.kill(os.getpid(), signal.SIGTERM)\n")
+    done = _python(f"""
+        import signal, sys, time
+        sys.path.insert(0, {str(tmp_path)!r})
+        from engine._interrupts import interrupts_held, interrupts_outside_imports
+        with interrupts_outside_imports():
+            import signalling_module
+            with interrupts_held() as held:
+                time.sleep(0.2)  # ten re-checks' time
+                print("held whole:", held == [signal.SIGTERM], flush=True)
+        print("finished")
+    """)
+    assert done.returncode == 0 and done.stdout.splitlines() == ["held whole: True", "finished"], (done.stdout, done.stderr)
+
+
+def test_the_callers_alarm_and_ignored_signals_are_left_alone() -> None:
+    done = _python("""
+        import os, signal, time
+        from engine._interrupts import interrupts_outside_imports
+        mine = lambda signum, frame: print("the caller's alarm", flush=True)
+        signal.signal(signal.SIGALRM, mine)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # as `cmd &` in a script
+        signal.setitimer(signal.ITIMER_REAL, 0.1)
+        with interrupts_outside_imports():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.3)
+        print("finished", signal.getsignal(signal.SIGALRM) is mine, signal.getsignal(signal.SIGINT) is signal.SIG_IGN)
+    """)
+    assert done.returncode == 0 and done.stdout.splitlines() == ["the caller's alarm", "finished True True"], (done.stdout, done.stderr)
