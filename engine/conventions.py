@@ -52,3 +52,13 @@ PROVENANCE_ATTRS: Final = (
     "despeckle_parameters",
     "despeckle_version",
 )
+#: What a run records of itself besides its provenance: its input's looks and how they were known,
+#: the dates a stack combined (``decorrelation``, recorded on the input by the SLC whitening, and
+#: the statistics, kept under the tag prefix, are records too).
+RUN_RECORDS: Final = ("input_looks", "input_looks_source", "dates")
+
+
+def is_earlier_run_record(attribute: str) -> bool:
+    """An attribute an input carries from the run that made it (its method, parameters,
+    statistics, or a tag this engine wrote): false on a new output, which records its own."""
+    return attribute.startswith(TAG_PREFIX) or attribute in PROVENANCE_ATTRS or attribute in RUN_RECORDS

@@ -20,7 +20,7 @@ import numpy as np
 import xarray as xr
 
 from engine._version import __version__
-from engine.conventions import DOMAIN_ATTRS, PROVENANCE_ATTRS, SCENE_STATISTICS_TAG
+from engine.conventions import DOMAIN_ATTRS, PROVENANCE_ATTRS, SCENE_STATISTICS_TAG, is_earlier_run_record
 from engine.display import matched, plan_display, positive_dynamic_range, tissue_median
 from engine.domain import check_domain, convert
 from engine.exceptions import (
@@ -88,9 +88,8 @@ def say_assumed_looks(what: str, method: str, measured: float | None, where: str
 
 def _stale_after_filtering(attribute: str) -> bool:
     """Attributes that describe the input's values and would be false on the output."""
-    return attribute in ("looks", LOOKS_SOURCE, "_FillValue", "nodata", "scale_factor", "add_offset", SCENE_STATISTICS_TAG) or attribute.startswith(
-        "STATISTICS_"
-    )
+    return (attribute in ("looks", LOOKS_SOURCE, "_FillValue", "nodata", "scale_factor", "add_offset", SCENE_STATISTICS_TAG)
+            or attribute.startswith("STATISTICS_") or is_earlier_run_record(attribute))
 
 
 def _finish_block(block: np.ndarray, *, source: str, target: str, dynamic_range_db: float | None, scale: float) -> np.ndarray:

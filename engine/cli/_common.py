@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import sys
 import warnings
@@ -143,5 +144,17 @@ def run_handler(handler: Handler, args: argparse.Namespace, reporter: Reporter) 
         return 141
 
 
+def _finite(value: Any) -> Any:
+    """``value`` with NaN and infinities as strings ("nan", "inf"): JSON has no such numbers, and
+    Python's would write them bare, which other readers refuse."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
+
+
 def print_json(value: Any) -> None:
-    print(json.dumps(value, indent=2, default=str))
+    print(json.dumps(_finite(value), indent=2, default=str, allow_nan=False))

@@ -62,6 +62,12 @@ def _short(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
+def _printable(text: str) -> str:
+    """``text`` on one line, whatever a file's metadata hold: line breaks and other control or
+    unencodable characters (a lone surrogate) written as escapes."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def handle(args: argparse.Namespace, reporter: Reporter) -> int:
     path = Path(args.input)
     scene = open_scene(args.input, domain=args.domain, bands=args.band, variable=args.variable, **complex_input_options(args))
@@ -88,7 +94,7 @@ def handle(args: argparse.Namespace, reporter: Reporter) -> int:
     for key, value in info.items():
         if key == "despeckled":
             if value is not None:
-                print("\n".join(_provenance_lines(value, width)))
+                print("\n".join(_printable(line) for line in _provenance_lines(value, width)))
             continue
         if key == "looks" and scene.attrs["domain"] == "display":
             continue  # grey levels: their dynamic range says what looks say of SAR data
@@ -102,5 +108,5 @@ def handle(args: argparse.Namespace, reporter: Reporter) -> int:
             value = f"{value:.1f} dB (at which its speckle is fully developed: quartiles {SPECKLE_QUARTILES_DB:.2f} dB apart in 16x16 windows)"
         if key == "looks_estimate" and value is not None:
             value = f"{value:.2f} (median local ENL in 9x9 windows; a lower bound on textured scenes)"
-        print(f"{key:<{width}}  {value}")
+        print(_printable(f"{key:<{width}}  {value}"))
     return 0

@@ -15,6 +15,7 @@ from engine.conventions import (
     DYNAMIC_RANGE_TAG,
     LOOKS_TAG,
     PROVENANCE_ATTRS,
+    RUN_RECORDS,
     SNAP_BAND_PREFIXES,
     SNAP_DB_SUFFIX,
     TAG_PREFIX,
@@ -62,7 +63,7 @@ def output_tags(scene: xr.DataArray, statistics: Mapping[str, float] | None = No
     if scene.attrs.get("domain") == "display" and scene.attrs.get("dynamic_range_db") is not None:
         tags[DYNAMIC_RANGE_TAG] = str(scene.attrs["dynamic_range_db"])
     for key, value in scene.attrs.items():
-        if key.startswith("despeckle_") or key in ("input_looks", "input_looks_source", "decorrelation", "dates"):
+        if key.startswith("despeckle_") or key in (*RUN_RECORDS, "decorrelation"):
             tags[TAG_PREFIX + key.removeprefix("despeckle_").upper()] = str(value)
     if statistics:
         tags[TAG_PREFIX + "STATISTICS"] = json.dumps({k: float(v) for k, v in statistics.items()})
@@ -75,7 +76,7 @@ def output_tags(scene: xr.DataArray, statistics: Mapping[str, float] | None = No
 
 #: What ``output_tags`` records of a run besides the provenance attributes, as written in a GeoTIFF
 #: tag (``DESPECKLE_INPUT_LOOKS``) or kept as an attribute (Zarr: ``input_looks``).
-_RUN_RECORDS = ("input_looks", "input_looks_source", "dates", "decorrelation", "statistics")
+_RUN_RECORDS = (*RUN_RECORDS, "decorrelation", "statistics")
 
 
 def provenance_from_metadata(attrs: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -91,8 +92,8 @@ def provenance_from_metadata(attrs: Mapping[str, Any]) -> dict[str, Any] | None:
         if short in ("parameters", "statistics") and isinstance(value, str):
             try:
                 value = json.loads(value)
-            except ValueError:
-                pass  # written by another tool: shown as it is
+            except (ValueError, RecursionError):
+                pass  # written by another tool (or nested beyond reason): shown as it is
         found[short] = value
     if "method" not in found:
         return None

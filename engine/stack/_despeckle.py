@@ -12,7 +12,7 @@ import numpy as np
 import xarray as xr
 
 from engine._version import __version__
-from engine.conventions import DOMAIN_ATTRS, PROVENANCE_ATTRS
+from engine.conventions import DOMAIN_ATTRS, PROVENANCE_ATTRS, is_earlier_run_record
 from engine.domain import check_domain, convert
 from engine.exceptions import DespeckleError
 from engine.methods import StackMethod, get_stack_method
@@ -114,7 +114,7 @@ def despeckle_stack(
         say_assumed_looks("the dates do not state their number of looks", chosen.name, measured,
                           f"9x9 windows over the first date's central {CENTRAL_WINDOW_PX} x {CENTRAL_WINDOW_PX} pixels")
     filtered = chosen.run(intensity, looks=looks_value, spatial_parameters=inner, date_scenes=dates, **resolved)
-    attrs = {k: v for k, v in prepared.attrs.items() if k not in ("looks", LOOKS_SOURCE, "time_note")}
+    attrs = {k: v for k, v in prepared.attrs.items() if k not in ("looks", LOOKS_SOURCE, "time_note") and not is_earlier_run_record(k)}
     recorded = {**resolved, **({"spatial_parameters": inner} if inner else {})}
     attrs.update(zip(PROVENANCE_ATTRS, (chosen.name, json.dumps(recorded, sort_keys=True), __version__), strict=True))
     attrs["input_looks"] = looks_value

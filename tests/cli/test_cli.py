@@ -246,3 +246,24 @@ def test_run__bad_numbers_are_one_line_errors(despeckle_cli: list[str], scene_pa
     done = subprocess.run([*despeckle_cli, "run", str(scene_path), str(tmp_path / "o.tif"), *args], capture_output=True, text=True)
     assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "o.tif").exists()
+
+
+def test_info__an_output_made_from_an_output_says_only_its_own_run(cli, scene_path: Path, tmp_path: Path) -> None:
+    cli("run", scene_path, "first.tif", "--method", "lee-sigma", "--progress", "none")  # records z98 among its statistics
+    cli("run", "first.tif", "second.zarr", "--method", "lee", "--progress", "none")
+    made = json.loads(cli("info", "second.zarr", "--json").stdout)["despeckled"]
+    assert made["method"] == "lee" and "statistics" not in made, made  # lee uses none: lee-sigma's are not lee's
+    import xarray as xr
+
+    assert not [k for k in xr.open_zarr(tmp_path / "second.zarr").attrs if k.startswith("DESPECKLE_")]
+
+
+def test_info__hostile_provenance_tags_never_break_it(cli, tmp_path: Path, rng: np.random.Generator) -> None:
+    path = write_geotiff(tmp_path / "odd.tif", rng.gamma(1.0, 1.0, (40, 40)).astype(np.float32))
+    with rasterio.open(path, "r+") as dataset:
+        dataset.update_tags(DESPECKLE_METHOD="lee\ncrs  EPSG:4326", DESPECKLE_PARAMETERS="[" * 50000 + "]" * 50000,
+                            DESPECKLE_STATISTICS='{"z98": NaN, "odd": "\\ud800"}', DESPECKLE_INPUT_LOOKS="many")
+    text = cli("info", path, "--domain", "intensity").stdout
+    assert "with lee\\ncrs  EPSG:4326" in text and "\\ud800" in text  # one line each, escaped
+    made = json.loads(cli("info", path, "--domain", "intensity", "--json").stdout, parse_constant=pytest.fail)["despeckled"]
+    assert made["statistics"]["z98"] == "nan" and made["input_looks"] is None
