@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import configparser
 import json
-import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,16 +20,30 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _tracked_files() -> list[str] | None:
+    """The files git tracks here (with their working-tree content), or None outside a checkout."""
+    done = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True)
+    return [name for name in done.stdout.decode().split("\0") if name] if done.returncode == 0 else None
+
+
 def engine_wheel(output_dir: Path) -> Path:
     """The engine as a wheel (no dependencies bundled: pip fetches them when the plugin installs it).
 
-    Built in a fresh build folder: setuptools' own (build/ beside the sources) keeps the files of
-    earlier builds, and a wheel built over it shipped the weights of a retired model."""
+    Built from a copy of the files git tracks: never weights a training run exported beside the
+    shipped ones, a scratch config, or the files of an earlier build (setuptools' build/ kept a
+    retired model's weights, which a wheel built in place shipped). Outside a checkout (an unpacked
+    source archive), from the tree as it is."""
     with tempfile.TemporaryDirectory() as scratch:
-        config = Path(scratch) / "build.cfg"
-        config.write_text(f"[build]\nbuild_base = {scratch}/build\n[bdist_wheel]\nbdist_dir = {scratch}/bdist\n")
+        source = ROOT
+        tracked = _tracked_files()
+        if tracked is not None:
+            source = Path(scratch) / "source"
+            for name in tracked:
+                if (ROOT / name).is_file():  # deleted but not yet committed: not shipped
+                    (source / name).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(ROOT / name, source / name)
         done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet", "-w", str(output_dir),
-                               str(ROOT)], capture_output=True, text=True, env={**os.environ, "DIST_EXTRA_CONFIG": str(config)})
+                               str(source)], capture_output=True, text=True)
     if done.returncode != 0:  # setuptools' chatter only when it fails
         raise RuntimeError(f"building the engine wheel failed:\n{done.stderr[-3000:]}")
     (wheel,) = sorted(output_dir.glob("despeckle-*.whl"))

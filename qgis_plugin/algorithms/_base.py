@@ -5,6 +5,11 @@ from qgis.core import QgsProcessingAlgorithm, QgsProcessingParameterEnum
 from qgis.PyQt.QtCore import QCoreApplication
 
 
+def _is_empty(value):
+    """No value: None, an empty text, or QGIS's NULL (what qgis_process passes for ``KEY=``)."""
+    return value is None or value == "" or (hasattr(value, "isNull") and value.isNull())
+
+
 def _is_a_name(value):
     """Whether an enum parameter's value is an option's name rather than its index."""
     return isinstance(value, str) and not value.strip().lstrip("-").isdigit()
@@ -81,10 +86,11 @@ class EngineAlgorithm(QgsProcessingAlgorithm):
                 return self.tr(f"{key} must be one of {', '.join(options)} (or its number), got {value!r}")
         for key, options in self._named_enums().items():
             value = parameters.get(key)
-            if value is None or value == "" or value in options:
-                continue
+            if _is_empty(value) or value in options:
+                continue  # empty: the default (QGIS checks what is required)
+            numeric = isinstance(value, (int, float)) and not isinstance(value, bool) or (isinstance(value, str) and not _is_a_name(value))
             why = ("; give the name, not a number: these options are the engine's and may change from one version to the next, "
-                   "so a saved number could pick another one") if not _is_a_name(value) else ""
+                   "so a saved number could pick another one") if numeric else ""
             return self.tr(f"{key} must be one of {', '.join(options)}, got {value!r}{why}")
         return None
 
