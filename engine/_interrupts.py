@@ -5,8 +5,7 @@ its first second importing numpy, dask, xarray, rasterio (and PyTorch for a mode
 an import, it can leave a module half initialised in ``sys.modules`` (numpy then fails every later
 import with a misleading "you should not import numpy from its source directory") or swallowed by
 a library's import-time ``except:``, so the run goes on and ends with status 0 as if never asked
-to stop, or with an import lock held, so the process hangs. All three were seen when QGIS (which
-cancels with SIGTERM) stopped a command in its first second.
+to stop. Both were seen with SIGTERM (what QGIS's Cancel sends) timed into a command's first second.
 
 So the handler looks at where the main thread is: outside the import machinery it raises at once;
 inside, it notes the signal and looks again every 20 ms (SIGALRM), raising as soon as the import
