@@ -261,7 +261,7 @@ def despeckle(
         attrs["input_looks_source"] = "estimated"
     else:
         attrs["input_looks"] = float(resolved.get("looks") or scene.attrs["looks"])
-        attrs["input_looks_source"] = "assumed" if scene.attrs.get(LOOKS_SOURCE) == "assumed" else "stated"
+        attrs["input_looks_source"] = "stated" if looks_stated(scene) else "assumed"
     out = xr.DataArray(result, coords=scene.coords, dims=scene.dims, attrs=attrs)
     # Named explicitly: given no name, xarray would take the dask array's task name.
     out.name = scene.name if scene.name is not None else target

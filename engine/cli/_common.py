@@ -106,7 +106,6 @@ def _interrupted(args: argparse.Namespace, already: int) -> str:
     """What an interruption left, said truthfully: the outputs this command already put in place
     (the process's first ``already`` are earlier commands'), else what stands at the target
     (unchanged) and the part of a resumable Zarr output kept for --resume."""
-    atomic = sys.modules.get("engine.io._atomic")
     written = _committed()[already:]
     if written:
         names = ", ".join(str(path) for path in written)
@@ -115,6 +114,7 @@ def _interrupted(args: argparse.Namespace, already: int) -> str:
     if not target:
         return "interrupted"
     message = f"interrupted; nothing was written to {target}"
+    atomic = sys.modules.get("engine.io._atomic")  # imported: a writer ran, and may have kept a part
     partial = atomic.resumable_sibling(Path(target)) if atomic else None
     if partial is not None and partial.exists():
         return f"{message} (the part written so far is kept as {partial}: run again with --resume to finish it)"

@@ -74,17 +74,14 @@ def output_tags(scene: xr.DataArray, statistics: Mapping[str, float] | None = No
 
 
 
-#: What ``output_tags`` records of a run besides the provenance attributes, as written in a GeoTIFF
-#: tag (``DESPECKLE_INPUT_LOOKS``) or kept as an attribute (Zarr: ``input_looks``).
-_RUN_RECORDS = (*RUN_RECORDS, "decorrelation", "statistics")
-
 
 def provenance_from_metadata(attrs: Mapping[str, Any]) -> dict[str, Any] | None:
     """How a file the engine wrote was made (method, its parameters, engine version, the input's
     looks and statistics it used), read back from its GeoTIFF tags or Zarr attributes; None for a
     file the engine did not despeckle."""
     found: dict[str, Any] = {}
-    for name in (*PROVENANCE_ATTRS, *_RUN_RECORDS):
+    # Each as ``output_tags`` wrote it: a GeoTIFF tag (DESPECKLE_INPUT_LOOKS) or a Zarr attribute (input_looks).
+    for name in (*PROVENANCE_ATTRS, *RUN_RECORDS, "decorrelation", "statistics"):
         short = name.removeprefix("despeckle_")
         value = attrs.get(name, attrs.get(TAG_PREFIX + short.upper()))
         if value is None:

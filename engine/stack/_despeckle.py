@@ -17,7 +17,7 @@ from engine.domain import check_domain, convert
 from engine.exceptions import DespeckleError
 from engine.methods import StackMethod, get_stack_method
 from engine.pipeline import despeckle, say_assumed_looks
-from engine.scene import LOOKS_SOURCE
+from engine.scene import LOOKS_SOURCE, looks_stated
 from engine.speckle import CENTRAL_WINDOW_PX, central_looks
 from engine.stack._common import date_scene, weighted_means
 from engine.stack._open import TIME, as_stack, date_scenes
@@ -118,7 +118,7 @@ def despeckle_stack(
     recorded = {**resolved, **({"spatial_parameters": inner} if inner else {})}
     attrs.update(zip(PROVENANCE_ATTRS, (chosen.name, json.dumps(recorded, sort_keys=True), __version__), strict=True))
     attrs["input_looks"] = looks_value
-    attrs["input_looks_source"] = "assumed" if prepared.attrs.get(LOOKS_SOURCE) == "assumed" else "stated"
+    attrs["input_looks_source"] = "stated" if looks_stated(prepared) else "assumed"
     attrs["dates"] = int(prepared.sizes[TIME])
     return _output(prepared, _converted(filtered, "intensity", target), target, attrs, target)
 
