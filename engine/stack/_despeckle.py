@@ -106,7 +106,7 @@ def despeckle_stack(
     target = check_domain(output_domain or source, allow_complex=False)
     intensity = prepared.copy(data=_converted(prepared.data, source, "intensity"))
     looks_value = float(prepared.attrs.get("looks", 1.0))
-    if prepared.attrs.get(LOOKS_SOURCE) == "assumed":
+    if not looks_stated(prepared):
         try:
             measured = central_looks(intensity.data[0])
         except DespeckleError:  # values the run refuses: it says where
